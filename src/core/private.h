@@ -166,5 +166,7 @@ static inline addr_t tvmi_gfn(addr_t pa) { return pa >> TVMI_PAGE_SHIFT; }
 static inline size_t tvmi_page_off(addr_t pa) { return (size_t)(pa & (TVMI_PAGE_SIZE - 1)); }
 
 const char *tvmi_page_mode_name(page_mode_t pm);
+/* Inverse of tvmi_page_mode_name(); VMI_PM_UNKNOWN for anything else. */
+page_mode_t tvmi_page_mode_from_name(const char *name);
 
 #endif
