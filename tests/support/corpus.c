@@ -1,0 +1,137 @@
+#include "corpus.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static void read_meta(struct corpus_snap *s)
+{
+    char path[600], line[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/meta.env", s->dir);
+    f = fopen(path, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char *v = strchr(line, '=');
+        if (!v)
+            continue;
+        *v++ = '\0';
+        v[strcspn(v, "\r\n")] = '\0';
+        if (*v == '"' || *v == '\'') {
+            v++;
+            v[strcspn(v, "\"'")] = '\0';
+        }
+        if (!strcmp(line, "KVER"))
+            snprintf(s->kver, sizeof(s->kver), "%s", v);
+        else if (!strcmp(line, "VARIANT"))
+            snprintf(s->variant, sizeof(s->variant), "%s", v);
+        else if (!strcmp(line, "PAGING"))
+            s->paging = atoi(v);
+        else if (!strcmp(line, "KASLR"))
+            s->kaslr = atoi(v);
+        else if (!strcmp(line, "CR3"))
+            s->cr3 = strtoull(v, NULL, 16);
+        else if (!strcmp(line, "CR4"))
+            s->cr4 = strtoull(v, NULL, 16);
+    }
+    fclose(f);
+}
+
+size_t corpus_list(struct corpus_snap **out)
+{
+    const char *src = getenv("TVMI_SOURCE_DIR");
+    char cmd[600], line[512];
+    struct corpus_snap *v = NULL;
+    size_t n = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "bash '%s/tests/corpus/list'", src ? src : ".");
+    p = popen(cmd, "r");
+    if (!p) {
+        *out = NULL;
+        return 0;
+    }
+    while (fgets(line, sizeof(line), p)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        v = realloc(v, (n + 1) * sizeof(*v));
+        memset(&v[n], 0, sizeof(v[n]));
+        snprintf(v[n].dir, sizeof(v[n].dir), "%s", line);
+        read_meta(&v[n]);
+        n++;
+    }
+    pclose(p);
+    *out = v;
+    return n;
+}
+
+size_t corpus_require(struct corpus_snap **out)
+{
+    size_t n = corpus_list(out);
+    const char *allow = getenv("TVMI_ALLOW_NO_CORPUS");
+
+    if (n)
+        return n;
+    if (allow && !strcmp(allow, "1")) {
+        print_message("no snapshot corpus: skipped (TVMI_ALLOW_NO_CORPUS=1)\n");
+        skip();
+    }
+    fail_msg("no snapshot corpus found: run tests/corpus/make-corpus "
+             "(or set TVMI_ALLOW_NO_CORPUS=1 to skip)");
+    return 0;
+}
+
+const char *corpus_path(const struct corpus_snap *s, const char *name)
+{
+    static char buf[700];
+
+    snprintf(buf, sizeof(buf), "%s/%s", s->dir, name);
+    return buf;
+}
+
+int corpus_marker(const struct corpus_snap *s, int *pid, uint64_t *va,
+                  uint64_t *pa, char *str, size_t len)
+{
+    char line[512], fmt[32];
+    FILE *f = fopen(corpus_path(s, "truth/marker.txt"), "r");
+    int ok = 0;
+
+    if (!f)
+        return -1;
+    snprintf(fmt, sizeof(fmt), "marker %%d %%lx %%lx %%%zus", len - 1);
+    while (!ok && fgets(line, sizeof(line), f)) {
+        unsigned long v, p;
+        if (sscanf(line, fmt, pid, &v, &p, str) == 4) {
+            *va = v;
+            *pa = p;
+            ok = 1;
+        }
+    }
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
+int corpus_kallsym(const struct corpus_snap *s, const char *name, uint64_t *addr)
+{
+    char line[512], sym[256], type;
+    unsigned long long a;
+    FILE *f = fopen(corpus_path(s, "truth/kallsyms.txt"), "r");
+    int ok = 0;
+
+    if (!f)
+        return -1;
+    while (!ok && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%llx %c %255s", &a, &type, sym) == 3 && !strcmp(sym, name)) {
+            *addr = a;
+            ok = 1;
+        }
+    }
+    fclose(f);
+    return ok ? 0 : -1;
+}

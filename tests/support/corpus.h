@@ -1,0 +1,35 @@
+/* Finding the real snapshot corpus (tests/corpus/make-corpus) from tests. */
+#ifndef TVMI_TEST_CORPUS_H
+#define TVMI_TEST_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct corpus_snap {
+    char dir[512];
+    char kver[128];
+    char variant[64];
+    int paging;              /* 4 or 5 */
+    int kaslr;
+    uint64_t cr3, cr4;
+};
+
+/* The complete snapshots, from tests/corpus/list. Returns how many (0 if
+ * none); *out is malloc'd. */
+size_t corpus_list(struct corpus_snap **out);
+
+/* Fails the calling test when there is no corpus, unless the environment
+ * says TVMI_ALLOW_NO_CORPUS=1 (then it skips). Returns the count. */
+size_t corpus_require(struct corpus_snap **out);
+
+/* dir/name into a static buffer. */
+const char *corpus_path(const struct corpus_snap *s, const char *name);
+
+/* The marker line: pid, user VA, physical address and the string. */
+int corpus_marker(const struct corpus_snap *s, int *pid, uint64_t *va,
+                  uint64_t *pa, char *str, size_t len);
+
+/* A symbol's address from the guest's own /proc/kallsyms (truth). */
+int corpus_kallsym(const struct corpus_snap *s, const char *name, uint64_t *addr);
+
+#endif
