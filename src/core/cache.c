@@ -32,7 +32,8 @@ status_t tvmi_caches_init(vmi_instance_t vmi)
         for (size_t i = 0; i < TVMI_PCACHE_SLOTS; i++)
             vmi->pcache[i].gfn = EMPTY;
     }
-    vmi_v2pcache_flush(vmi, EMPTY);
+    for (size_t i = 0; i < TVMI_V2P_SLOTS; i++)
+        vmi->v2p[i] = (struct tvmi_v2p_entry){ .dtb = EMPTY };
     return VMI_SUCCESS;
 }
 
@@ -95,7 +96,7 @@ bool tvmi_v2p_lookup(vmi_instance_t vmi, addr_t dtb, addr_t va, addr_t *pa)
     addr_t vpage = va & TVMI_PAGE_MASK;
     const struct tvmi_v2p_entry *e = &vmi->v2p[v2p_slot(dtb, vpage)];
 
-    if (e->dtb != dtb || e->vpage != vpage)
+    if (e->dtb != dtb || e->vpage != vpage || e->gen != vmi->v2p_gen)
         return false;
     *pa = e->ppage | (va & ~TVMI_PAGE_MASK);
     return true;
@@ -112,11 +113,16 @@ void vmi_v2pcache_add(vmi_instance_t vmi, addr_t va, addr_t dtb, addr_t pa)
     e->dtb = dtb;
     e->vpage = vpage;
     e->ppage = pa & TVMI_PAGE_MASK;
+    e->gen = vmi->v2p_gen;
 }
 
+/* A full flush is O(1): entries of older generations no longer match.
+ * Only when the counter wraps are the slots really emptied. */
 void vmi_v2pcache_flush(vmi_instance_t vmi, addr_t dtb)
 {
     if (!vmi || !vmi->v2p)
+        return;
+    if (dtb == EMPTY && ++vmi->v2p_gen != 0)
         return;
     for (size_t i = 0; i < TVMI_V2P_SLOTS; i++)
         if (dtb == EMPTY || vmi->v2p[i].dtb == dtb)

@@ -84,6 +84,7 @@ struct tvmi_v2p_entry {
     addr_t dtb;    /* ~0 = empty */
     addr_t vpage;
     addr_t ppage;
+    uint32_t gen;  /* valid only while equal to the instance's v2p_gen */
 };
 
 /* Mapped-frame cache for drivers whose mappings cost something. */
@@ -114,6 +115,7 @@ struct vmi_instance {
     void *os_data;
 
     struct tvmi_v2p_entry *v2p;      /* TVMI_V2P_SLOTS */
+    uint32_t v2p_gen;                /* bumped by a full flush */
     struct tvmi_pcache_entry *pcache; /* TVMI_PCACHE_SLOTS, NULL if stable */
 
     char err[TVMI_ERR_MAX];
