@@ -6,5 +6,6 @@
 #define TINYVMI_LIBVMI_COMPAT_H
 
 #include <tinyvmi/tinyvmi.h>
+#include <tinyvmi/linux.h>
 
 #endif

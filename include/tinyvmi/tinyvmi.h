@@ -203,6 +203,12 @@ status_t vmi_init_complete(vmi_instance_t *vmi, const void *domain,
  * guest changed mode). Returns the mode, VMI_PM_UNKNOWN on failure. */
 page_mode_t vmi_init_paging(vmi_instance_t vmi, uint64_t flags);
 
+/* Recognises the OS of an instance opened with vmi_init by trying each
+ * built-in OS layer. Returns VMI_OS_UNKNOWN and sets *error (if not NULL)
+ * when none does; tvmi_last_error() says which step failed. */
+os_t vmi_init_os(vmi_instance_t vmi, vmi_config_t config_mode, void *config,
+                 vmi_init_error_t *error);
+
 status_t vmi_destroy(vmi_instance_t vmi);
 
 /* ---- errors (tinyvmi) ----------------------------------------------------- */

@@ -51,9 +51,13 @@ status_t vmi_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb)
         *dtb = vmi->kdtb;
         return VMI_SUCCESS;
     }
-    if (!vmi->os_ops || !vmi->os_ops->pid_to_dtb)
+    if (!vmi->os_ops)
         return tvmi_fail(vmi, "finding the page tables of pid %d: no OS layer "
                               "is initialised (use vmi_init_complete)", (int)pid);
+    if (!vmi->os_ops->pid_to_dtb)
+        return tvmi_fail(vmi, "finding the page tables of pid %d: the %s layer "
+                              "cannot list processes yet", (int)pid,
+                         vmi->os_ops->name);
     return vmi->os_ops->pid_to_dtb(vmi, pid, dtb);
 }
 

@@ -1,0 +1,333 @@
+/*
+ * The kernel's own type information: the .BTF section of the image, between
+ * __start_BTF and __stop_BTF. A second, different BTF blob sits elsewhere in
+ * RAM on Debian kernels; the symbols pick the one inside the image.
+ *
+ * Only what layouts need is read: struct/union sizes and member offsets,
+ * looking through anonymous members (mm_struct keeps pgd in one). The
+ * header is checked at init; the blob is mapped and indexed on first use.
+ *
+ * Format (Documentation/bpf/btf.rst): a 24-byte header, then types and
+ * strings at offsets relative to the header's end. A type is 12 bytes
+ * (name_off, info = kind << 24 | vlen, size or type) and kind-specific data.
+ */
+#include "lx.h"
+
+#define BTF_MAGIC 0xeb9f
+#define BTF_MAX_SIZE (256u << 20)
+#define BTF_MAX_TYPES (1u << 22)
+#define BTF_MAX_NEST 8 /* anonymous members inside anonymous members */
+
+enum {
+    KIND_INT = 1, KIND_PTR, KIND_ARRAY, KIND_STRUCT, KIND_UNION, KIND_ENUM,
+    KIND_FWD, KIND_TYPEDEF, KIND_VOLATILE, KIND_CONST, KIND_RESTRICT,
+    KIND_FUNC, KIND_FUNC_PROTO, KIND_VAR, KIND_DATASEC, KIND_FLOAT,
+    KIND_DECL_TAG, KIND_TYPE_TAG, KIND_ENUM64,
+};
+
+struct lx_btf {
+    addr_t pa;
+    size_t size;
+    uint32_t type_off, type_len, str_off, str_len; /* from the blob start */
+    struct lx_view view;    /* the blob; mapped on first use */
+    const uint8_t *blob;
+    uint32_t ntypes;        /* ids 1..ntypes */
+    uint32_t *type_at;      /* [ntypes + 1]: blob offset of each type */
+    uint32_t *composites;   /* struct/union ids sorted by name */
+    uint32_t ncomposites;
+    char error[160];        /* why loading failed, if it did */
+};
+
+static uint32_t kind_of(uint32_t info) { return (info >> 24) & 0x1f; }
+static uint32_t vlen_of(uint32_t info) { return info & 0xffff; }
+
+/* Bytes after the 12-byte common part, or -1 for a kind we do not know. */
+static long extra_size(uint32_t info)
+{
+    uint32_t v = vlen_of(info);
+
+    switch (kind_of(info)) {
+    case KIND_INT: case KIND_VAR: case KIND_DECL_TAG: return 4;
+    case KIND_ARRAY: return 12;
+    case KIND_STRUCT: case KIND_UNION: case KIND_DATASEC: case KIND_ENUM64:
+        return 12l * v;
+    case KIND_ENUM: case KIND_FUNC_PROTO: return 8l * v;
+    case KIND_PTR: case KIND_FWD: case KIND_TYPEDEF: case KIND_VOLATILE:
+    case KIND_CONST: case KIND_RESTRICT: case KIND_FUNC: case KIND_FLOAT:
+    case KIND_TYPE_TAG: return 0;
+    default: return -1;
+    }
+}
+
+static bool range_ok(uint32_t off, uint32_t len, size_t size)
+{
+    return off <= size && len <= size - off;
+}
+
+/* Header checks; the blob must end with its string section. */
+static status_t parse_header(vmi_instance_t vmi, struct lx_btf *b)
+{
+    uint8_t h[24];
+    uint32_t hdr_len;
+
+    lx_read_zfill(vmi, b->pa, h, sizeof(h));
+    hdr_len = lx_get_u32(h + 4);
+    if ((h[0] | h[1] << 8) != BTF_MAGIC || h[2] != 1 || hdr_len < 24 ||
+        hdr_len > b->size)
+        return tvmi_fail(vmi, "BTF at PA 0x%llx: bad header (magic %02x%02x, "
+                         "version %u, hdr_len %u)", (unsigned long long)b->pa,
+                         h[1], h[0], h[2], hdr_len);
+    b->type_off = hdr_len + lx_get_u32(h + 8);
+    b->type_len = lx_get_u32(h + 12);
+    b->str_off = hdr_len + lx_get_u32(h + 16);
+    b->str_len = lx_get_u32(h + 20);
+    if (b->type_off < hdr_len || b->str_off < hdr_len ||
+        !range_ok(b->type_off, b->type_len, b->size) ||
+        !range_ok(b->str_off, b->str_len, b->size) || b->str_len == 0)
+        return tvmi_fail(vmi, "BTF at PA 0x%llx: sections outside its %zu bytes",
+                         (unsigned long long)b->pa, b->size);
+    return VMI_SUCCESS;
+}
+
+status_t lx_btf_load(vmi_instance_t vmi, struct lx_state *st)
+{
+    addr_t start, stop;
+    struct lx_btf *b;
+
+    if (!lx_sym_lookup(&st->syms, "__start_BTF", &start) ||
+        !lx_sym_lookup(&st->syms, "__stop_BTF", &stop))
+        return tvmi_fail(vmi, "no __start_BTF/__stop_BTF symbols (kernel "
+                         "without CONFIG_DEBUG_INFO_BTF)");
+    if (start < st->info.text_va || stop <= start || stop > st->info.end_va ||
+        stop - start > BTF_MAX_SIZE)
+        return tvmi_fail(vmi, "__start_BTF..__stop_BTF (0x%llx..0x%llx) is not "
+                         "inside the image", (unsigned long long)start,
+                         (unsigned long long)stop);
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return tvmi_fail(vmi, "out of memory");
+    b->pa = st->info.text_pa + (start - st->info.text_va);
+    b->size = (size_t)(stop - start);
+    if (parse_header(vmi, b) != VMI_SUCCESS) {
+        free(b);
+        return VMI_FAILURE;
+    }
+    st->btf = b;
+    st->info.btf_pa = b->pa;
+    st->info.btf_size = b->size;
+    snprintf(st->info.type_source, sizeof(st->info.type_source),
+             "BTF in guest memory (__start_BTF, PA 0x%llx, %zu bytes)",
+             (unsigned long long)b->pa, b->size);
+    return VMI_SUCCESS;
+}
+
+void lx_btf_free(struct lx_btf *b)
+{
+    if (!b)
+        return;
+    lx_view_unmap(&b->view);
+    free(b->type_at);
+    free(b->composites);
+    free(b);
+}
+
+/* ---- the index, built on first use --------------------------------------- */
+
+static const uint8_t *type_ptr(const struct lx_btf *b, uint32_t id)
+{
+    return b->blob + b->type_at[id];
+}
+
+static const char *str_at(const struct lx_btf *b, uint32_t off)
+{
+    /* The section's last byte is checked to be NUL, so this ends. */
+    return off < b->str_len ? (const char *)b->blob + b->str_off + off : "";
+}
+
+static bool count_types(struct lx_btf *b, uint32_t *n, bool fill)
+{
+    uint32_t pos = b->type_off, end = b->type_off + b->type_len, id = 0;
+
+    while (pos < end) {
+        long extra;
+        if (end - pos < 12 || id >= BTF_MAX_TYPES)
+            return false;
+        extra = extra_size(lx_get_u32(b->blob + pos + 4));
+        if (extra < 0 || (uint64_t)extra > end - pos - 12)
+            return false;
+        if (fill)
+            b->type_at[id + 1] = pos;
+        id++;
+        pos += 12 + (uint32_t)extra;
+    }
+    *n = id;
+    return true;
+}
+
+static uint32_t name_off(const struct lx_btf *b, uint32_t id)
+{
+    return lx_get_u32(type_ptr(b, id));
+}
+
+static uint32_t info_of(const struct lx_btf *b, uint32_t id)
+{
+    return lx_get_u32(type_ptr(b, id) + 4);
+}
+
+static bool composite(uint32_t info)
+{
+    return kind_of(info) == KIND_STRUCT || kind_of(info) == KIND_UNION;
+}
+
+/* qsort has no context argument: sort (name, id) pairs instead. */
+struct named {
+    const char *name;
+    uint32_t id;
+};
+
+static int named_cmp(const void *x, const void *y)
+{
+    const struct named *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    return c ? c : (a->id > b->id) - (a->id < b->id);
+}
+
+static bool index_composites(struct lx_btf *b)
+{
+    struct named *v = malloc(sizeof(*v) * (b->ntypes + 1));
+    uint32_t n = 0;
+
+    if (!v)
+        return false;
+    for (uint32_t id = 1; id <= b->ntypes; id++)
+        if (composite(info_of(b, id)) && name_off(b, id)) {
+            v[n].name = str_at(b, name_off(b, id));
+            v[n++].id = id;
+        }
+    qsort(v, n, sizeof(*v), named_cmp);
+    b->composites = malloc(sizeof(uint32_t) * (n + 1));
+    for (uint32_t i = 0; b->composites && i < n; i++)
+        b->composites[i] = v[i].id;
+    b->ncomposites = n;
+    free(v);
+    return b->composites != NULL;
+}
+
+static status_t btf_ready(vmi_instance_t vmi, struct lx_btf *b)
+{
+    if (!b)
+        return tvmi_fail(vmi, "no BTF type information was found in this kernel");
+    if (b->error[0])
+        return tvmi_fail(vmi, "%s", b->error);
+    if (b->composites)
+        return VMI_SUCCESS;
+    if (!lx_view_map(vmi, b->pa, b->size, &b->view))
+        return tvmi_fail(vmi, "BTF: out of memory");
+    b->blob = b->view.p;
+    if (b->blob[b->str_off + b->str_len - 1] != 0 ||
+        !count_types(b, &b->ntypes, false) ||
+        !(b->type_at = malloc(sizeof(uint32_t) * ((size_t)b->ntypes + 1))) ||
+        !count_types(b, &b->ntypes, true) || !index_composites(b)) {
+        snprintf(b->error, sizeof(b->error), "BTF at PA 0x%llx: malformed "
+                 "type section", (unsigned long long)b->pa);
+        return tvmi_fail(vmi, "%s", b->error);
+    }
+    return VMI_SUCCESS;
+}
+
+/* The first struct or union of that name (declarations are KIND_FWD). */
+static uint32_t find_composite(const struct lx_btf *b, const char *name)
+{
+    uint32_t lo = 0, hi = b->ncomposites;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (strcmp(str_at(b, name_off(b, b->composites[mid])), name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < b->ncomposites &&
+        !strcmp(str_at(b, name_off(b, b->composites[lo])), name))
+        return b->composites[lo];
+    return 0;
+}
+
+/* Follows typedef/const/volatile/restrict/type_tag to the real type. */
+static uint32_t resolve(const struct lx_btf *b, uint32_t id)
+{
+    for (int i = 0; i < 16 && id && id <= b->ntypes; i++) {
+        uint32_t k = kind_of(info_of(b, id));
+        if (k != KIND_TYPEDEF && k != KIND_CONST && k != KIND_VOLATILE &&
+            k != KIND_RESTRICT && k != KIND_TYPE_TAG)
+            return id;
+        id = lx_get_u32(type_ptr(b, id) + 8);
+    }
+    return 0;
+}
+
+/* Bit offset of member in composite id, searching anonymous members. */
+static bool member_bits(const struct lx_btf *b, uint32_t id, const char *member,
+                        int depth, uint64_t *bits)
+{
+    uint32_t info = info_of(b, id);
+    const uint8_t *m = type_ptr(b, id) + 12;
+
+    for (uint32_t i = 0; i < vlen_of(info); i++, m += 12) {
+        uint32_t name = lx_get_u32(m), type = lx_get_u32(m + 4);
+        uint32_t off = lx_get_u32(m + 8), sub;
+
+        if (info >> 31) /* kind_flag: bitfield size in the top byte */
+            off &= 0xffffff;
+        if (name && !strcmp(str_at(b, name), member)) {
+            *bits = off;
+            return true;
+        }
+        sub = resolve(b, type);
+        if (!name && depth < BTF_MAX_NEST && sub && composite(info_of(b, sub)) &&
+            member_bits(b, sub, member, depth + 1, bits)) {
+            *bits += off;
+            return true;
+        }
+    }
+    return false;
+}
+
+status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *b,
+                              const char *st, const char *member, size_t *off)
+{
+    uint32_t id;
+    uint64_t bits;
+
+    if (btf_ready(vmi, b) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    id = find_composite(b, st);
+    if (!id)
+        return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", st);
+    if (!member_bits(b, id, member, 0, &bits))
+        return tvmi_fail(vmi, "BTF: '%.64s' has no member '%.64s'", st, member);
+    if (bits % 8)
+        return tvmi_fail(vmi, "BTF: %.64s.%.64s is a bitfield (bit %llu)", st,
+                         member, (unsigned long long)bits);
+    *off = (size_t)(bits / 8);
+    return VMI_SUCCESS;
+}
+
+status_t lx_btf_struct_size(vmi_instance_t vmi, struct lx_btf *b,
+                            const char *st, size_t *size)
+{
+    uint32_t id;
+
+    if (btf_ready(vmi, b) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    id = find_composite(b, st);
+    if (!id)
+        return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", st);
+    *size = lx_get_u32(type_ptr(b, id) + 8);
+    return VMI_SUCCESS;
+}
+
+uint32_t lx_btf_type_count(vmi_instance_t vmi, struct lx_btf *b)
+{
+    return b && btf_ready(vmi, b) == VMI_SUCCESS ? b->ntypes : 0;
+}
