@@ -22,3 +22,6 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== every fuzz target briefly (libFuzzer, ASan + UBSan) =="
+fuzz/run --all "${TVMI_FUZZ_SECONDS:-15}"
