@@ -3,7 +3,8 @@
 # Safe to run again: it only calls apt-get when something is missing.
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libcmocka-dev python3 valgrind clang
-      libclang-rt-14-dev)
+      libclang-rt-14-dev libxen-dev liblzma-dev qemu-system-x86 dwarves
+      binutils)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

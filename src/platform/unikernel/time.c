@@ -1,0 +1,89 @@
+/*
+ * Time from Xen's per-vCPU time record in the shared info page: Xen stamps
+ * (tsc_timestamp, system_time) and the TSC's scale; we extrapolate with
+ * rdtsc. A record being updated has an odd version; re-read until stable.
+ * Without Xen there is no calibrated clock and the functions say 0.
+ */
+#include "uk.h"
+#include "x86.h"
+#include "xen.h"
+
+static uint64_t boot_tsc;
+
+struct tsc_scale { uint64_t tsc, ns; uint32_t mul; int8_t shift; };
+
+static bool read_record(struct tsc_scale *s)
+{
+    volatile struct vcpu_time_info *t;
+    uint32_t v;
+
+    if (!uk_xen.shared)
+        return false;
+    t = &uk_xen.shared->vcpu_info[0].time;
+    do {
+        v = t->version;
+        barrier();
+        s->tsc = t->tsc_timestamp;
+        s->ns = t->system_time;
+        s->mul = t->tsc_to_system_mul;
+        s->shift = t->tsc_shift;
+        barrier();
+    } while ((v & 1) || v != t->version);
+    return s->mul != 0;
+}
+
+static uint64_t scale(uint64_t delta, const struct tsc_scale *s)
+{
+    delta = s->shift < 0 ? delta >> -s->shift : delta << s->shift;
+    return (uint64_t)(((unsigned __int128)delta * s->mul) >> 32);
+}
+
+void uk_time_init(void)
+{
+    boot_tsc = rdtsc();
+}
+
+uint64_t uk_boot_tsc(void) { return boot_tsc; }
+
+bool uk_time_valid(void)
+{
+    struct tsc_scale s;
+
+    return read_record(&s);
+}
+
+uint64_t uk_now_ns(void)
+{
+    struct tsc_scale s;
+    uint64_t tsc;
+
+    if (!read_record(&s))
+        return 0;
+    tsc = rdtsc();
+    return s.ns + (tsc > s.tsc ? scale(tsc - s.tsc, &s) : 0);
+}
+
+uint64_t uk_tsc_to_ns(uint64_t ticks)
+{
+    struct tsc_scale s;
+
+    return read_record(&s) ? scale(ticks, &s) : 0;
+}
+
+/* Wall clock = Xen's boot-time wall clock + system time; 0 without Xen. */
+uint64_t uk_wallclock_ns(void)
+{
+    volatile shared_info_t *sh = uk_xen.shared;
+    uint32_t v, sec, nsec;
+
+    if (!sh)
+        return 0;
+    do {
+        v = sh->wc_version;
+        barrier();
+        sec = sh->wc_sec;
+        nsec = sh->wc_nsec;
+        barrier();
+    } while ((v & 1) || v != sh->wc_version);
+    return (uint64_t)sec * 1000000000ull + nsec + uk_now_ns();
+}
