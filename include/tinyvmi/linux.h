@@ -15,6 +15,35 @@
 extern "C" {
 #endif
 
+/* ---- profiles (vmi_init_complete's config) ----------------------------------
+ *
+ * Without configuration (TVMI_CONFIG_NONE) symbols come from the kallsyms
+ * tables and layouts from the BTF in guest memory. Profiles users already
+ * have replace them; each is checked against memory first, and one that
+ * disagrees (another kernel build, a wrong offset) fails the
+ * initialisation with both values (tvmi_init_error_message()):
+ *
+ *   VMI_CONFIG_STRING     config: a libvmi.conf entry, "{ ostype = "Linux";
+ *                         sysmap = "/boot/System.map-..."; linux_tasks = 0x..;
+ *                         linux_mm, linux_pid, linux_name, linux_pgd = ..;
+ *                         linux_kaslr = <slide>; volatility_ist = "x.json";
+ *                         btf = "vmlinux.btf"; }" (btf is tinyvmi's)
+ *   VMI_CONFIG_GLOBAL_FILE_ENTRY
+ *                         config: a tvmi_linux_conf_file_t naming a
+ *                         libvmi.conf and its entry; NULL (LibVMI's usual
+ *                         call): no file, zero configuration
+ *   VMI_CONFIG_JSON_PATH  config: the path of a Volatility 3 ISF (.json,
+ *                         .json.xz)
+ *
+ * Profile addresses are link-time: the KASLR slide is found in memory
+ * (linux_kaslr overrides it). Files are read by the platform; the
+ * appliance has none. */
+typedef struct tvmi_linux_conf_file {
+    const char *path;   /* a libvmi.conf */
+    const char *entry;  /* the domain's block; NULL: the first */
+    int or_first;       /* when no block is named entry, take the first */
+} tvmi_linux_conf_file_t;
+
 /* ---- kernel symbols ------------------------------------------------------- */
 
 status_t vmi_translate_ksym2v(vmi_instance_t vmi, const char *symbol,
@@ -90,8 +119,8 @@ typedef struct tvmi_linux_info {
     int paging_levels;       /* 4 or 5 */
 
     size_t num_syms;
-    char sym_source[128];    /* "kallsyms tables in guest memory" */
-    char type_source[128];   /* "BTF at PA ..." or "none" */
+    char sym_source[256];    /* "kallsyms tables in guest memory" */
+    char type_source[256];   /* "BTF at PA ..." or "none" */
     char kallsyms_layout[192]; /* table order found, low address first */
     addr_t token_table_pa;
     addr_t names_pa;
@@ -116,10 +145,99 @@ typedef struct tvmi_linux_info {
     addr_t regs_dtb;                /* CR3 (address bits) when regs_present */
     page_mode_t regs_page_mode;
     char notes[512];                /* every disagreement, in words */
+
+    /* Profiles given to vmi_init_complete (System.map, ISF, BTF file,
+     * libvmi.conf): what was compared with memory. A disagreement fails
+     * the initialisation, so a check here is OK or NOT_DONE. */
+    int64_t profile_slide;          /* added to the profile's link-time addresses */
+    tvmi_check_t profile_banner_check; /* linux_banner at the profile's address */
+    tvmi_check_t profile_symbol_check; /* its symbols where kallsyms has them */
+    tvmi_check_t profile_type_check;   /* its structure layouts = the BTF's */
+    size_t profile_symbols_checked;
+    size_t profile_fields_checked;
+    char profile_notes[256];        /* what was ignored or not checked */
 } tvmi_linux_info_t;
 
 /* Copies what discovery found; fails when the Linux layer is not active. */
 status_t tvmi_linux_get_info(vmi_instance_t vmi, tvmi_linux_info_t *info);
+
+/* ---- views of the running system -------------------------------------------
+ *
+ * Snapshots of the guest's state, read from memory with layouts from the
+ * kernel's BTF. Each returns one malloc'd block: free() it.
+ *
+ * Guest memory is untrusted and, on a live guest, changing: every list is
+ * walked with a bound, loops are caught, each pointer is checked before it
+ * is followed. A bad entry is skipped or ends the walk, the rest is kept:
+ * the call still succeeds, sets *partial to 1 and says what was wrong in
+ * tvmi_last_error(). VMI_FAILURE means nothing could be listed. partial
+ * may be NULL. */
+
+typedef struct tvmi_linux_task {
+    vmi_pid_t pid;          /* task_struct.pid: the thread id */
+    vmi_pid_t tgid;         /* the process id (what ps calls PID) */
+    vmi_pid_t ppid;         /* real_parent->tgid; -1 if unreadable */
+    uint32_t uid;           /* real_cred->uid (as /proc shows); ~0u if unreadable */
+    uint32_t flags;         /* PF_* */
+    uint64_t state;         /* __state (5.14+) or state */
+    uint32_t exit_state;    /* EXIT_ZOMBIE 0x20, EXIT_DEAD 0x10 */
+    char state_letter;      /* as ps: R S D T t X Z P I */
+    int kernel_thread;      /* PF_KTHREAD, or no mm */
+    char comm[16];          /* NUL-terminated */
+    addr_t task;            /* VA of the task_struct */
+    addr_t mm;              /* VA of its mm_struct; 0 for kernel threads */
+    /* PA of mm->pgd: the root vmi_pid_to_dtb gives. Under PTI it is the
+     * kernel's copy (which maps user space too); the user copy the CPU
+     * loads in user mode is dtb + 0x1000. Kernel threads get the kernel's
+     * root (init_top_pgt). 0 if unreadable. */
+    addr_t dtb;
+} tvmi_linux_task_t;
+
+/* Every task: pid 0 (swapper) first, then each process of init_task.tasks
+ * in list order followed by its other threads. */
+status_t tvmi_linux_tasks(vmi_instance_t vmi, tvmi_linux_task_t **tasks,
+                          size_t *count, int *partial);
+
+typedef struct tvmi_linux_module {
+    char name[64];          /* NUL-terminated (the kernel allows 55 bytes) */
+    addr_t base;            /* .text: mem[MOD_TEXT].base (6.4+) or core_layout.base */
+    uint64_t size;          /* as /proc/modules: every region's size summed */
+    int state;              /* 0 live, 1 coming, 2 going, 3 unformed */
+    addr_t module;          /* VA of the struct module */
+} tvmi_linux_module_t;
+
+/* The modules list in list order (newest first, as /proc/modules). */
+status_t tvmi_linux_modules(vmi_instance_t vmi, tvmi_linux_module_t **modules,
+                            size_t *count, int *partial);
+
+typedef struct tvmi_linux_log_record {
+    uint64_t seq;
+    uint64_t ts_nsec;       /* since boot */
+    int level;              /* 0 (emerg) .. 7 (debug) */
+    int facility;           /* 0 kernel, 1 user (/dev/kmsg)... */
+    size_t text_len;
+    const char *text;       /* NUL-terminated, inside the same block */
+} tvmi_linux_log_record_t;
+
+/* The kernel log (printk ringbuffer, 5.10+) in sequence order. */
+status_t tvmi_linux_log(vmi_instance_t vmi, tvmi_linux_log_record_t **records,
+                        size_t *count, int *partial);
+/* The same as dmesg prints it: "[    1.234567] text\n" per line. free() it.
+ * NULL on failure. */
+char *tvmi_linux_dmesg(vmi_instance_t vmi, size_t *len, int *partial);
+
+/* The structure members the views read, as the guest's BTF places them
+ * (for checking against pahole, and for docs). Writes at most max and
+ * returns how many there are. */
+typedef struct tvmi_linux_field {
+    const char *struct_name;
+    const char *member;
+    size_t offset;          /* bytes */
+    size_t size;            /* bytes of the member's type */
+} tvmi_linux_field_t;
+
+size_t tvmi_linux_view_fields(vmi_instance_t vmi, tvmi_linux_field_t *out,
+                              size_t max);
 
 #ifdef __cplusplus
 }

@@ -256,6 +256,9 @@ status_t tvmi_pagetable_lookup_mode(vmi_instance_t vmi, page_mode_t pm,
                                     page_info_t *info);
 /* pid -> page-table root; needs an OS layer (pid 0 = kernel works always). */
 status_t vmi_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb);
+/* page-table root -> pid (the OS layer's answer; accepts CR3 values with
+ * PCID or PTI bits). The kernel's own root gives pid 0. */
+status_t vmi_dtb_to_pid(vmi_instance_t vmi, addr_t dtb, vmi_pid_t *pid);
 
 /* ---- caches --------------------------------------------------------------- */
 

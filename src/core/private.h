@@ -72,6 +72,7 @@ struct tvmi_os_ops {
      * message saying which step did not work. */
     status_t (*init)(vmi_instance_t vmi, vmi_config_t mode, void *config);
     status_t (*pid_to_dtb)(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb);
+    status_t (*dtb_to_pid)(vmi_instance_t vmi, addr_t dtb, vmi_pid_t *pid);
     status_t (*ksym2v)(vmi_instance_t vmi, const char *sym, addr_t *va);
     void (*destroy)(vmi_instance_t vmi);
 };

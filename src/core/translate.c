@@ -61,6 +61,17 @@ status_t vmi_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb)
     return vmi->os_ops->pid_to_dtb(vmi, pid, dtb);
 }
 
+status_t vmi_dtb_to_pid(vmi_instance_t vmi, addr_t dtb, vmi_pid_t *pid)
+{
+    if (!vmi || !pid)
+        return VMI_FAILURE;
+    if (!vmi->os_ops || !vmi->os_ops->dtb_to_pid)
+        return tvmi_fail(vmi, "finding the process of dtb 0x%llx: no OS layer "
+                              "that lists processes is initialised",
+                         (unsigned long long)dtb);
+    return vmi->os_ops->dtb_to_pid(vmi, dtb, pid);
+}
+
 status_t vmi_translate_uv2p(vmi_instance_t vmi, addr_t vaddr, vmi_pid_t pid,
                             addr_t *paddr)
 {

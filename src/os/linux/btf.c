@@ -64,19 +64,31 @@ static bool range_ok(uint32_t off, uint32_t len, size_t size)
     return off <= size && len <= size - off;
 }
 
+/* For messages: "BTF at PA 0x...", or "BTF" for one from a buffer. */
+static const char *where(const struct lx_btf *b, char buf[40])
+{
+    if (b->view.copy && !b->pa)
+        return "BTF";
+    snprintf(buf, 40, "BTF at PA 0x%llx", (unsigned long long)b->pa);
+    return buf;
+}
+
 /* Header checks; the blob must end with its string section. */
 static status_t parse_header(vmi_instance_t vmi, struct lx_btf *b)
 {
     uint8_t h[24];
     uint32_t hdr_len;
+    char wb[40];
 
-    lx_read_zfill(vmi, b->pa, h, sizeof(h));
+    if (b->view.p) /* from a buffer of at least 24 bytes */
+        memcpy(h, b->view.p, sizeof(h));
+    else
+        lx_read_zfill(vmi, b->pa, h, sizeof(h));
     hdr_len = lx_get_u32(h + 4);
     if ((h[0] | h[1] << 8) != BTF_MAGIC || h[2] != 1 || hdr_len < 24 ||
         hdr_len > b->size)
-        return tvmi_fail(vmi, "BTF at PA 0x%llx: bad header (magic %02x%02x, "
-                         "version %u, hdr_len %u)", (unsigned long long)b->pa,
-                         h[1], h[0], h[2], hdr_len);
+        return tvmi_fail(vmi, "%s: bad header (magic %02x%02x, version %u, "
+                         "hdr_len %u)", where(b, wb), h[1], h[0], h[2], hdr_len);
     b->type_off = hdr_len + lx_get_u32(h + 8);
     b->type_len = lx_get_u32(h + 12);
     b->str_off = hdr_len + lx_get_u32(h + 16);
@@ -84,8 +96,8 @@ static status_t parse_header(vmi_instance_t vmi, struct lx_btf *b)
     if (b->type_off < hdr_len || b->str_off < hdr_len ||
         !range_ok(b->type_off, b->type_len, b->size) ||
         !range_ok(b->str_off, b->str_len, b->size) || b->str_len == 0)
-        return tvmi_fail(vmi, "BTF at PA 0x%llx: sections outside its %zu bytes",
-                         (unsigned long long)b->pa, b->size);
+        return tvmi_fail(vmi, "%s: sections outside its %zu bytes",
+                         where(b, wb), b->size);
     return VMI_SUCCESS;
 }
 
@@ -215,21 +227,23 @@ static bool index_composites(struct lx_btf *b)
 
 static status_t btf_ready(vmi_instance_t vmi, struct lx_btf *b)
 {
+    char wb[40];
+
     if (!b)
         return tvmi_fail(vmi, "no BTF type information was found in this kernel");
     if (b->error[0])
         return tvmi_fail(vmi, "%s", b->error);
     if (b->composites)
         return VMI_SUCCESS;
-    if (!lx_view_map(vmi, b->pa, b->size, &b->view))
+    if (!b->view.p && !lx_view_map(vmi, b->pa, b->size, &b->view))
         return tvmi_fail(vmi, "BTF: out of memory");
     b->blob = b->view.p;
     if (b->blob[b->str_off + b->str_len - 1] != 0 ||
         !count_types(b, &b->ntypes, false) ||
         !(b->type_at = malloc(sizeof(uint32_t) * ((size_t)b->ntypes + 1))) ||
         !count_types(b, &b->ntypes, true) || !index_composites(b)) {
-        snprintf(b->error, sizeof(b->error), "BTF at PA 0x%llx: malformed "
-                 "type section", (unsigned long long)b->pa);
+        snprintf(b->error, sizeof(b->error), "%s: malformed type section",
+                 where(b, wb));
         return tvmi_fail(vmi, "%s", b->error);
     }
     return VMI_SUCCESS;
@@ -266,50 +280,149 @@ static uint32_t resolve(const struct lx_btf *b, uint32_t id)
     return 0;
 }
 
-/* Bit offset of member in composite id, searching anonymous members. */
-static bool member_bits(const struct lx_btf *b, uint32_t id, const char *member,
-                        int depth, uint64_t *bits)
+/* Bytes of a type that is not an array. */
+static bool scalar_size(const struct lx_btf *b, uint32_t id, uint64_t *size)
+{
+    uint32_t k;
+
+    id = resolve(b, id);
+    if (!id)
+        return false;
+    k = kind_of(info_of(b, id));
+    if (k == KIND_PTR) {
+        *size = 8;
+        return true;
+    }
+    if (k != KIND_INT && k != KIND_STRUCT && k != KIND_UNION && k != KIND_ENUM &&
+        k != KIND_ENUM64 && k != KIND_FLOAT)
+        return false;
+    *size = lx_get_u32(type_ptr(b, id) + 8);
+    return true;
+}
+
+/* Bytes of a type; an array's are all its elements' (arrays of arrays are
+ * not needed by anything we read). */
+static bool type_size(const struct lx_btf *b, uint32_t id, uint64_t *size,
+                      uint32_t *nelems)
+{
+    uint32_t r = resolve(b, id);
+    const uint8_t *t;
+    uint64_t elem;
+
+    *nelems = 0;
+    if (!r || kind_of(info_of(b, r)) != KIND_ARRAY)
+        return scalar_size(b, id, size);
+    t = type_ptr(b, r);
+    if (!scalar_size(b, lx_get_u32(t + 12), &elem))
+        return false;
+    *nelems = lx_get_u32(t + 20);
+    *size = elem * *nelems;
+    return true;
+}
+
+/* Where a member sits: bit offset, type, bitfield width (0 = none). */
+struct member {
+    uint64_t bits;
+    uint32_t type;
+    uint32_t width;
+};
+
+/* Member in composite id, searching anonymous members. */
+static bool find_member(const struct lx_btf *b, uint32_t id, const char *name,
+                        int depth, struct member *out)
 {
     uint32_t info = info_of(b, id);
     const uint8_t *m = type_ptr(b, id) + 12;
 
     for (uint32_t i = 0; i < vlen_of(info); i++, m += 12) {
-        uint32_t name = lx_get_u32(m), type = lx_get_u32(m + 4);
-        uint32_t off = lx_get_u32(m + 8), sub;
+        uint32_t mname = lx_get_u32(m), type = lx_get_u32(m + 4);
+        uint32_t off = lx_get_u32(m + 8), width = 0, sub;
 
-        if (info >> 31) /* kind_flag: bitfield size in the top byte */
+        if (info >> 31) { /* kind_flag: bitfield size in the top byte */
+            width = off >> 24;
             off &= 0xffffff;
-        if (name && !strcmp(str_at(b, name), member)) {
-            *bits = off;
+        }
+        if (mname && !strcmp(str_at(b, mname), name)) {
+            *out = (struct member){ off, type, width };
             return true;
         }
         sub = resolve(b, type);
-        if (!name && depth < BTF_MAX_NEST && sub && composite(info_of(b, sub)) &&
-            member_bits(b, sub, member, depth + 1, bits)) {
-            *bits += off;
+        if (!mname && depth < BTF_MAX_NEST && sub && composite(info_of(b, sub)) &&
+            find_member(b, sub, name, depth + 1, out)) {
+            out->bits += off;
             return true;
         }
     }
     return false;
 }
 
-status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *b,
-                              const char *st, const char *member, size_t *off)
+/* Without kind_flag a bitfield is an INT whose encoding says its width
+ * and its bit offset inside the member's slot. */
+static void int_bitfield(const struct lx_btf *b, struct member *m)
+{
+    uint32_t id = resolve(b, m->type), enc, nbits;
+
+    if (m->width || !id || kind_of(info_of(b, id)) != KIND_INT)
+        return;
+    enc = lx_get_u32(type_ptr(b, id) + 12);
+    nbits = enc & 0xff;
+    if (nbits != 8 * lx_get_u32(type_ptr(b, id) + 8)) {
+        m->bits += (enc >> 16) & 0xff;
+        m->width = nbits;
+    }
+}
+
+static status_t lookup(vmi_instance_t vmi, struct lx_btf *b, const char *st,
+                       const char *member, struct member *m)
 {
     uint32_t id;
-    uint64_t bits;
 
     if (btf_ready(vmi, b) != VMI_SUCCESS)
         return VMI_FAILURE;
     id = find_composite(b, st);
     if (!id)
         return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", st);
-    if (!member_bits(b, id, member, 0, &bits))
+    if (!find_member(b, id, member, 0, m))
         return tvmi_fail(vmi, "BTF: '%.64s' has no member '%.64s'", st, member);
-    if (bits % 8)
+    int_bitfield(b, m);
+    return VMI_SUCCESS;
+}
+
+status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *b,
+                              const char *st, const char *member, size_t *off)
+{
+    struct member m;
+
+    if (lookup(vmi, b, st, member, &m) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    if (m.bits % 8 || m.width)
         return tvmi_fail(vmi, "BTF: %.64s.%.64s is a bitfield (bit %llu)", st,
-                         member, (unsigned long long)bits);
-    *off = (size_t)(bits / 8);
+                         member, (unsigned long long)m.bits);
+    *off = (size_t)(m.bits / 8);
+    return VMI_SUCCESS;
+}
+
+status_t lx_btf_field(vmi_instance_t vmi, struct lx_btf *b, const char *st,
+                      const char *member, struct lx_field *f)
+{
+    struct member m;
+    uint64_t size = 0;
+    uint32_t nelems = 0;
+
+    if (lookup(vmi, b, st, member, &m) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    if (!m.width && !type_size(b, m.type, &size, &nelems))
+        return tvmi_fail(vmi, "BTF: %.64s.%.64s has a type of no known size",
+                         st, member);
+    if (size > (1u << 20))
+        return tvmi_fail(vmi, "BTF: %.64s.%.64s is %llu bytes", st, member,
+                         (unsigned long long)size);
+    *f = (struct lx_field){
+        .off = (size_t)(m.bits / 8), .size = (size_t)size, .nelems = nelems,
+        .bit = (uint32_t)(m.bits % 8), .width = m.width,
+    };
+    if (m.width) /* the bytes the bitfield touches */
+        f->size = (f->bit + m.width + 7) / 8;
     return VMI_SUCCESS;
 }
 
@@ -330,4 +443,30 @@ status_t lx_btf_struct_size(vmi_instance_t vmi, struct lx_btf *b,
 uint32_t lx_btf_type_count(vmi_instance_t vmi, struct lx_btf *b)
 {
     return b && btf_ready(vmi, b) == VMI_SUCCESS ? b->ntypes : 0;
+}
+
+/* A BTF blob from a file (the raw .BTF section, or a copy of
+ * /sys/kernel/btf/vmlinux): the same reader over a copy of buf, indexed
+ * now so that a bad file fails here rather than at the first lookup. */
+status_t lx_btf_from_buffer(vmi_instance_t vmi, const void *buf, size_t len,
+                            struct lx_btf **out)
+{
+    struct lx_btf *b;
+
+    if (len < 24 || len > BTF_MAX_SIZE)
+        return tvmi_fail(vmi, "BTF: %zu bytes is no BTF blob", len);
+    b = calloc(1, sizeof(*b));
+    if (!b || !(b->view.copy = malloc(len))) {
+        free(b);
+        return tvmi_fail(vmi, "BTF: out of memory");
+    }
+    memcpy(b->view.copy, buf, len);
+    b->view.p = b->view.copy;
+    b->size = len;
+    if (parse_header(vmi, b) != VMI_SUCCESS || btf_ready(vmi, b) != VMI_SUCCESS) {
+        lx_btf_free(b);
+        return VMI_FAILURE;
+    }
+    *out = b;
+    return VMI_SUCCESS;
 }

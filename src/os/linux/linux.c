@@ -8,6 +8,7 @@
  * counted: a second complete kernel image in RAM is worth knowing about).
  */
 #include "lx.h"
+#include "profile.h"
 
 extern const struct tvmi_os_ops tvmi_os_linux;
 
@@ -29,6 +30,8 @@ static void state_free(struct lx_state *st)
         return;
     lx_syms_free(&st->syms);
     lx_btf_free(st->btf);
+    lx_profile_free(st->profile);
+    lx_views_free(st->views);
     free(st);
 }
 
@@ -183,8 +186,8 @@ static status_t linux_init(vmi_instance_t vmi, vmi_config_t mode, void *config)
 {
     struct lx_state *st = NULL;
 
-    (void)mode;   /* no configuration is needed: whatever was given, the */
-    (void)config; /* kernel is found in memory */
+    /* The kernel is found in memory whatever the config; a profile it
+     * names is checked against that, then used (profile.c). */
     if (find_kernel(vmi, &st) != VMI_SUCCESS)
         return tvmi_fail_ctx(vmi, "Linux kernel discovery");
     if (st->use_root &&
@@ -195,6 +198,10 @@ static status_t linux_init(vmi_instance_t vmi, vmi_config_t mode, void *config)
     if (lx_btf_load(vmi, st) != VMI_SUCCESS)
         snprintf(st->info.type_source, sizeof(st->info.type_source),
                  "none: %.120s", vmi->err);
+    if (lx_profile_attach(vmi, st, mode, config) != VMI_SUCCESS) {
+        state_free(st);
+        return tvmi_fail_ctx(vmi, "Linux profile");
+    }
     vmi->os = VMI_OS_LINUX;
     vmi->os_data = st;
     vmi->err[0] = '\0';
@@ -218,6 +225,8 @@ static status_t linux_ksym2v(vmi_instance_t vmi, const char *sym, addr_t *va)
 const struct tvmi_os_ops tvmi_os_linux = {
     .name = "linux",
     .init = linux_init,
+    .pid_to_dtb = lx_pid_to_dtb,
+    .dtb_to_pid = lx_dtb_to_pid,
     .ksym2v = linux_ksym2v,
     .destroy = linux_destroy,
 };
@@ -246,7 +255,8 @@ status_t vmi_translate_ksym2v(vmi_instance_t vmi, const char *symbol,
         return tvmi_fail(vmi, "looking up a kernel symbol: NULL argument");
     if (!lx_sym_lookup(&st->syms, symbol, vaddr))
         return tvmi_fail(vmi, "kernel symbol '%.128s' is not in the %u "
-                         "kallsyms symbols", symbol, st->syms.count);
+                         "symbols of %.100s", symbol, st->syms.count,
+                         st->info.sym_source);
     return VMI_SUCCESS;
 }
 
@@ -360,6 +370,8 @@ status_t tvmi_linux_struct_offset(vmi_instance_t vmi, const char *struct_name,
         return VMI_FAILURE;
     if (!struct_name || !member || !offset)
         return tvmi_fail(vmi, "structure offset: NULL argument");
+    if (lx_profile_offset(st->profile, struct_name, member, offset))
+        return VMI_SUCCESS;
     return lx_btf_member_offset(vmi, st->btf, struct_name, member, offset);
 }
 
@@ -372,6 +384,8 @@ status_t tvmi_linux_struct_size(vmi_instance_t vmi, const char *struct_name,
         return VMI_FAILURE;
     if (!struct_name || !size)
         return tvmi_fail(vmi, "structure size: NULL argument");
+    if (lx_profile_size(st->profile, struct_name, size))
+        return VMI_SUCCESS;
     return lx_btf_struct_size(vmi, st->btf, struct_name, size);
 }
 

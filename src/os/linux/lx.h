@@ -10,6 +10,13 @@
  *   linux.c     the OS layer: runs the stages, keeps the result
  *   mem.c       reading guest memory without copying it where possible
  *
+ * and the views of the running system, on top of the symbols and BTF:
+ *
+ *   views.c     layouts from BTF, kernel address ranges, hostile list walks
+ *   tasks.c     the process list, pid <-> page-table root
+ *   modules.c   the module list
+ *   printk.c    the kernel log (lockless printk ringbuffer)
+ *
  * Everything found in the guest is bounded and validated before use: a
  * candidate that fails a check is dropped with the reason kept, so that a
  * guest we cannot handle gets a message naming the step that failed.
@@ -148,6 +155,8 @@ static inline uint32_t lx_by_name(const struct lx_syms *s, uint32_t i)
 }
 
 struct lx_btf;
+struct lx_views;
+struct lx_profile;
 
 struct lx_state {
     struct lx_tables tab;
@@ -155,6 +164,8 @@ struct lx_state {
     struct lx_btf *btf;
     tvmi_linux_info_t info;
     bool use_root;      /* set vmi's kernel root to info.kdtb/page_mode */
+    struct lx_views *views; /* process, module and log views; made on first use */
+    struct lx_profile *profile; /* vmi_init_complete's config, if any (profile.h) */
 };
 
 /* scan.c: offers each token table found in RAM to accept() until it
@@ -220,8 +231,27 @@ status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *btf,
 status_t lx_btf_struct_size(vmi_instance_t vmi, struct lx_btf *btf,
                             const char *st, size_t *size);
 uint32_t lx_btf_type_count(vmi_instance_t vmi, struct lx_btf *btf);
+/* A BTF blob from a buffer (profiles: a BTF file), copied and indexed. */
+status_t lx_btf_from_buffer(vmi_instance_t vmi, const void *buf, size_t len,
+                            struct lx_btf **out);
+/* A member as the views read it. */
+struct lx_field {
+    size_t off;       /* byte offset in the struct */
+    size_t size;      /* bytes of its type (arrays: all elements); a
+                         bitfield's: the bytes it touches from off */
+    uint32_t nelems;  /* arrays: element count, else 0 */
+    uint32_t bit;     /* bitfields: first bit in the byte at off */
+    uint32_t width;   /* bitfields: width in bits, else 0 */
+};
+status_t lx_btf_field(vmi_instance_t vmi, struct lx_btf *btf, const char *st,
+                      const char *member, struct lx_field *f);
 
 /* linux.c: the active Linux state of vmi, or NULL with a message. */
 struct lx_state *lx_state_of(vmi_instance_t vmi);
+
+/* views.c, tasks.c: see views.h. */
+void lx_views_free(struct lx_views *v);
+status_t lx_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb);
+status_t lx_dtb_to_pid(vmi_instance_t vmi, addr_t dtb, vmi_pid_t *pid);
 
 #endif
