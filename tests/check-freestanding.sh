@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves that the appliance's code (src/core, src/arch, src/os) builds with
 # -ffreestanding and no system headers, and that its objects need nothing
-# from outside but the libc subset declared in src/core/libc.h and the
-# link-time tables (tvmi_drivers, tvmi_os_layers).
+# from outside but the libc subset declared in src/core/libc.h, the
+# link-time tables (tvmi_drivers, tvmi_os_layers) and the platform hooks
+# declared in src/core/platform.h.
 set -euo pipefail
 src=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cc=${2:-cc}
@@ -23,6 +24,8 @@ done
 
 allowed=$(grep -oE '\b[a-z_0-9]+\(' "$src/src/core/libc.h" | tr -d '(' | sort -u)
 allowed+=$'\ntvmi_drivers\ntvmi_os_layers'
+# and the platform hooks (src/core/platform.h), which every platform links in
+allowed+=$'\n'$(grep -oE '\btvmi_platform_[a-z_0-9]+\(' "$src/src/core/platform.h" | tr -d '(' | sort -u)
 defined=$(nm --defined-only "$out"/*.o | awk 'NF==3 {print $3}' | sort -u)
 needed=$(nm -u "$out"/*.o | awk '{print $NF}' | grep -v ':$' | sort -u)
 bad=$(comm -23 <(echo "$needed") <(printf '%s\n%s\n' "$defined" "$allowed" | sort -u) | grep -v '^$' || true)
