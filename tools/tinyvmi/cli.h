@@ -18,6 +18,12 @@ struct global {
     const char *xen;
     bool json;
     bool write;
+    /* profiles for commands that initialise the OS layer */
+    const char *profile;  /* ISF .json / .json.xz */
+    const char *sysmap;
+    const char *btf;
+    const char *config;   /* libvmi.conf */
+    const char *domain;   /* its entry */
 };
 
 struct opt {
@@ -44,9 +50,12 @@ struct command {
     int min_pos, max_pos;
     const char *const *pos_names; /* for "missing ADDR" */
     int (*run)(const struct global *g, const struct args *a);
+    bool json_array;          /* its --json document is an array it opens */
 };
 
 extern const struct command cmd_info, cmd_read, cmd_translate, cmd_dump;
+extern const struct command cmd_sym, cmd_linux_info;
+extern const struct command cmd_ps, cmd_modules, cmd_dmesg;
 
 /* Parses argv for cmd, whose name is argv[skip]; options of both kinds
  * may come before and after it. Returns EXIT_OK, EXIT_USAGE after saying
@@ -66,6 +75,9 @@ const char *page_mode_name(page_mode_t pm);
  * saying why. */
 int target_open(const struct global *g, const char *cmd, vmi_instance_t *vmi);
 const char *target_name(const struct global *g);
+/* The same with the OS layer initialised (vmi_init_complete) and the
+ * profile options passed as its config (profile.c). */
+int target_open_os(const struct global *g, const char *cmd, vmi_instance_t *vmi);
 
 /* Which page tables to use: --dtb / --mode, else what the target knows. */
 struct paging {

@@ -14,7 +14,9 @@
 #include "output.h"
 
 static const struct command *const commands[] = {
-    &cmd_info, &cmd_read, &cmd_translate, &cmd_dump, NULL,
+    &cmd_info, &cmd_read, &cmd_translate, &cmd_dump, &cmd_sym, &cmd_linux_info,
+    &cmd_ps, &cmd_modules, &cmd_dmesg,
+    NULL,
 };
 
 static const char top_help_head[] =
@@ -25,6 +27,10 @@ static const char top_help_head[] =
     "  --file PATH    a memory snapshot: ELF core, LiME or raw image\n"
     "  --xen DOMAIN   a running Xen domain, by name or numeric id\n"
     "  --write        open the target read-write\n"
+    "  --profile F    Linux profile: Volatility 3 ISF (.json, .json.xz)\n"
+    "  --sysmap F     Linux profile: System.map\n"
+    "  --btf F        Linux profile: BTF (raw .BTF or /sys/kernel/btf/vmlinux)\n"
+    "  --config F     a libvmi.conf; --domain NAME picks its entry\n"
     "  --json         print one JSON document on stdout (see below)\n"
     "  --help, -h     this text; 'tinyvmi COMMAND --help' for a command\n"
     "  --version      print the version\n"
@@ -127,12 +133,18 @@ static int match_opt(const char *cmd, const struct opt *o, int argc,
     return 2;
 }
 
-enum { G_FILE, G_XEN, G_JSON, G_WRITE };
+enum { G_FILE, G_XEN, G_JSON, G_WRITE, G_PROFILE, G_SYSMAP, G_BTF, G_CONFIG,
+       G_DOMAIN };
 static const struct opt global_opts[] = {
     [G_FILE] = { "file", true },
     [G_XEN] = { "xen", true },
     [G_JSON] = { "json", false },
     [G_WRITE] = { "write", false },
+    [G_PROFILE] = { "profile", true },
+    [G_SYSMAP] = { "sysmap", true },
+    [G_BTF] = { "btf", true },
+    [G_CONFIG] = { "config", true },
+    [G_DOMAIN] = { "domain", true },
     { NULL, false },
 };
 
@@ -153,6 +165,11 @@ static int global_option(const char *cmd, int argc, char **argv, int i,
         case G_XEN: g->xen = val; break;
         case G_JSON: g->json = true; break;
         case G_WRITE: g->write = true; break;
+        case G_PROFILE: g->profile = val; break;
+        case G_SYSMAP: g->sysmap = val; break;
+        case G_BTF: g->btf = val; break;
+        case G_CONFIG: g->config = val; break;
+        case G_DOMAIN: g->domain = val; break;
         }
         return n;
     }
@@ -305,7 +322,7 @@ static int run_command(const struct command *cmd, int argc, char **argv,
     }
     if (rc != EXIT_OK)
         return rc;
-    if (out_json)
+    if (out_json && !cmd->json_array)
         json_begin_object(NULL);
     return cmd->run(g, &a);
 }
