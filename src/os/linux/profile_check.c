@@ -226,7 +226,7 @@ struct compare {
     const struct layouts *a, *b;
     const char *st;
     size_t checked, wrong;
-    char first[200];  /* the first disagreement, in words */
+    char first[320];  /* the first disagreement, in words */
 };
 
 static void differ(struct compare *c, const char *what, uint64_t va,
@@ -234,8 +234,8 @@ static void differ(struct compare *c, const char *what, uint64_t va,
 {
     if (c->wrong++)
         return;
-    snprintf(c->first, sizeof(c->first), "%s%s%s is %llu (0x%llx) in %s but "
-             "%llu (0x%llx) in %s", c->st, what[0] ? "." : " size", what,
+    snprintf(c->first, sizeof(c->first), "%s%s%s is %llu (0x%llx) in %.120s but "
+             "%llu (0x%llx) in %.120s", c->st, what[0] ? "." : " size", what,
              (unsigned long long)va, (unsigned long long)va, c->a->name,
              (unsigned long long)vb, (unsigned long long)vb, c->b->name);
 }

@@ -6,6 +6,7 @@
  * Sizes are not taken from fstat alone: sysfs and procfs files report 0
  * or a guess, so we read to end of file, capped at TVMI_FILE_MAX.
  */
+#define _POSIX_C_SOURCE 200809L /* O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
