@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a real default: build tinyvmi, make a real Linux snapshot
 # (Debian 12's kernel booted in QEMU, dumped over QMP) unless one is cached,
-# and look inside it.
+# and look inside it: zero configuration, everything from its memory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -13,6 +13,6 @@ snap=$(tests/corpus/make-corpus --kernels 6.1 --variants l4-kaslr | tail -n 1)
 tv() { echo "\$ tinyvmi --file $snap/mem.elf $*"; build/tinyvmi --file "$snap/mem.elf" "$@"; echo; }
 
 tv info
-banner=$(awk '$3 == "linux_banner" {print "0x" $1}' "$snap/truth/kallsyms.txt")
-tv translate "$banner"
-tv read --va "$banner" 64
+tv linux-info
+tv ps
+tv modules
