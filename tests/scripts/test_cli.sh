@@ -7,30 +7,8 @@
 # env: TINYVMI = the built command (ctest sets it). Last line: "N passed, M failed".
 set -u
 
-T=${TINYVMI:?set TINYVMI to the tinyvmi command to test}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-	[[ -s $W/err ]] && echo "  stderr: $(head -c 400 "$W/err")"
-}
-
-# run ARGS...: the command's stdout, stderr and exit status go to $W/out,
-# $W/err and $rc; $what names the run in failure messages.
-run() {
-	rm -f "$W/flat"
-	what="tinyvmi $*"
-	"$T" "$@" >"$W/out" 2>"$W/err"
-	rc=$?
-}
-want_rc() { [[ $rc == "$1" ]] && ok || bad "$what: exit $rc, want $1"; }
+. "$(dirname "$0")/lib.sh"
 out_has() { grep -qF -- "$1" "$W/out" && ok || bad "$what: stdout lacks '$1'"; }
-err_has() { grep -qF -- "$1" "$W/err" && ok || bad "$what: stderr lacks '$1'"; }
 out_is() {
 	local got
 	got=$(cat "$W/out")
@@ -370,10 +348,10 @@ cmp -s "$W/self.raw" "$RAW" && ok || bad "dump onto its own input changed it"
 run --file "$RAW" dump "$W/no/such/dir/x.elf"; want_rc 1; err_has "tinyvmi: dump"
 
 # ---------------------------------------------------------------- JSON strings
-name=$'\x01odd "name"\t\\\xff\xc3\xa9.raw'
-cp "$RAW" "$W/$name"
-run --file "$W/$name" --json info; want_rc 0; json_valid
-python3 - "$W/out" "$W/$name" <<'EOF' && ok || bad "JSON escaping of a strange file name"
+oddname=$'\x01odd "name"\t\\\xff\xc3\xa9.raw'
+cp "$RAW" "$W/$oddname"
+run --file "$W/$oddname" --json info; want_rc 0; json_valid
+python3 - "$W/out" "$W/$oddname" <<'EOF' && ok || bad "JSON escaping of a strange file name"
 import json, sys, os
 got = json.load(open(sys.argv[1], encoding="utf-8"))["target"]
 raw = os.fsencode(sys.argv[2])

@@ -11,44 +11,8 @@
 # "no snapshots" into a skip. Last line: "N passed, M failed".
 set -u
 
-T=${TINYVMI:?set TINYVMI to the tinyvmi command to test}
-SRC=${TVMI_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-
-if ! dirs=$("$SRC/tests/corpus/list"); then
-	echo "FAIL: $SRC/tests/corpus/list failed"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-if [[ -z $dirs ]]; then
-	if [[ ${TVMI_ALLOW_NO_CORPUS:-0} == 1 ]]; then
-		echo "skipped: no corpus snapshots (TVMI_ALLOW_NO_CORPUS=1)"
-		exit 0
-	fi
-	echo "FAIL: no corpus snapshots: run tests/corpus/make-corpus first" \
-		"(or set TVMI_ALLOW_NO_CORPUS=1 to skip this test)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-	failed=$((failed + 1))
-	echo "FAIL: [$name] $*"
-	[[ -s $W/err ]] && echo "  stderr: $(head -c 400 "$W/err")"
-}
-
-# run ARGS...: stdout to $W/out, stderr to $W/err, status in $rc.
-run() {
-	rm -f "$W/flat"
-	what="tinyvmi $*"
-	"$T" "$@" >"$W/out" 2>"$W/err"
-	rc=$?
-}
-want_rc() { [[ $rc == "$1" ]] && ok || bad "$what: exit $rc, want $1"; }
+. "$(dirname "$0")/lib.sh"
+corpus_dirs
 
 # jget PATH: the member at PATH (a.0.b; "#" = length of a list) of the JSON
 # on stdout: strings bare, anything else as JSON, "<missing>" if absent.
