@@ -14,61 +14,15 @@
  * corpus, ${TINYVMI_CACHE:-$HOME/.cache/tinyvmi}/corpus/). Each figure is
  * the median of 101 timed calls; one "name value unit" line per figure.
  */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
 #include <tinyvmi/linux.h>
+
+#include "common.h"
 
 #define RUNS 101
 
 static double now_us(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The first corpus snapshot's mem.raw, in name order. */
-static const char *default_snapshot(void)
-{
-    static char path[1024];
-    const char *cache = getenv("TINYVMI_CACHE"), *home = getenv("HOME");
-    char dir[768], *names[256];
-    size_t n = 0;
-    struct dirent *e;
-    DIR *d;
-
-    if (cache)
-        snprintf(dir, sizeof(dir), "%s/corpus", cache);
-    else
-        snprintf(dir, sizeof(dir), "%s/.cache/tinyvmi/corpus", home ? home : ".");
-    if (!(d = opendir(dir)))
-        return NULL;
-    while ((e = readdir(d)) && n < 256)
-        if (e->d_name[0] != '.')
-            names[n++] = strdup(e->d_name);
-    closedir(d);
-    if (!n)
-        return NULL;
-    qsort(names, n, sizeof(names[0]), cmp_str);
-    snprintf(path, sizeof(path), "%s/%s/mem.raw", dir, names[0]);
-    while (n)
-        free(names[--n]);
-    return path;
+    return bench_now() * 1e6;
 }
 
 static void die(vmi_instance_t vmi, const char *what)
@@ -155,8 +109,7 @@ static double median_us(void (*fn)(struct ctx *), struct ctx *c)
         fn(c);
         v[i] = now_us() - t;
     }
-    qsort(v, RUNS, sizeof(v[0]), cmp_double);
-    return v[RUNS / 2];
+    return bench_median(v, RUNS);
 }
 
 /* The last user process, and a VA its page tables surely map: _text (the
@@ -182,18 +135,12 @@ static void pick_process(struct ctx *c, size_t *ntasks)
 
 int main(int argc, char **argv)
 {
-    const char *path = argc > 1 ? argv[1] : default_snapshot();
+    const char *path = bench_snapshot(argc, argv, "bench_linux_views");
     vmi_init_error_t err;
     struct ctx c = { 0 };
     size_t ntasks;
     double t;
 
-    if (!path) {
-        fprintf(stderr, "bench_linux_views: no snapshot given and no corpus "
-                        "found (run tests/corpus/make-corpus)\n");
-        return 1;
-    }
-    printf("# %s\n", path);
     if (vmi_init_complete(&c.vmi, path, VMI_INIT_DOMAINNAME, NULL,
                           TVMI_CONFIG_NONE, NULL, &err) != VMI_SUCCESS) {
         fprintf(stderr, "bench_linux_views: %s\n", tvmi_init_error_message());

@@ -7,15 +7,11 @@
  * Prints medians of 5 runs, one "name value unit" line each.
  */
 #include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "private.h"
 
 #define RUNS 5
@@ -31,22 +27,6 @@ struct job {
 };
 
 static unsigned char dst[4096] __attribute__((aligned(64)));
-static volatile unsigned sink;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 static void die(const char *what, const char *why)
 {
@@ -65,7 +45,7 @@ static void make_file(const char *path, uint64_t size)
         die(path, "cannot create");
     for (uint64_t done = 0; done < size; done += sizeof buf) {
         for (size_t i = 0; i < sizeof buf / 8; i++)
-            buf[i] = xorshift(&seed);
+            buf[i] = bench_xorshift(&seed);
         if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
             die(path, "short write");
     }
@@ -74,13 +54,13 @@ static void make_file(const char *path, uint64_t size)
 
 static double run_vmi(const struct job *j)
 {
-    double t = now();
+    double t = bench_now();
     for (size_t i = 0; i < j->n; i++) {
         if (vmi_read_pa(j->vmi, j->pa[i], 4096, dst, NULL) != VMI_SUCCESS)
             die("vmi_read_pa", tvmi_last_error(j->vmi));
-        sink += dst[i & 4095];
+        bench_sink += dst[i & 4095];
     }
-    return now() - t;
+    return bench_now() - t;
 }
 
 /* A length the compiler cannot see, so that this is the C library's
@@ -90,24 +70,12 @@ static volatile size_t page_len = 4096;
 static double run_memcpy(const struct job *j)
 {
     size_t len = page_len;
-    double t = now();
+    double t = bench_now();
     for (size_t i = 0; i < j->n; i++) {
         memcpy(dst, j->map + j->off[i], len);
-        sink += dst[i & 4095];
+        bench_sink += dst[i & 4095];
     }
-    return now() - t;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *t)
-{
-    qsort(t, RUNS, sizeof *t, cmp_double);
-    return t[RUNS / 2];
+    return bench_now() - t;
 }
 
 /* The two are interleaved so that drift on a busy host hits both. */
@@ -119,7 +87,7 @@ static void report(const char *name, const struct job *j)
         tv[r] = run_vmi(j);
         tm[r] = run_memcpy(j);
     }
-    double v = median(tv), m = median(tm);
+    double v = bench_median(tv, RUNS), m = bench_median(tm, RUNS);
     printf("%s_vmi_read_pa %.0f reads/s\n", name, j->n / v);
     printf("%s_vmi_read_pa %.2f GB/s\n", name, bytes / v / 1e9);
     printf("%s_memcpy %.0f reads/s\n", name, j->n / m);
@@ -185,7 +153,7 @@ int main(int argc, char **argv)
     /* memcpy visits the same sequence of frame indices (for a raw file
      * the very same pages; elsewhere the same pattern). */
     for (size_t i = 0; i < n; i++) {
-        size_t k = xorshift(&seed) % nframes;
+        size_t k = bench_xorshift(&seed) % nframes;
         rnd.pa[i] = frames[k];
         rnd.off[i] = (uint64_t)k * 4096 % fsize;
         seq.pa[i] = frames[i % nframes];
@@ -197,7 +165,7 @@ int main(int argc, char **argv)
     struct job all = { vmi, seq.map, frames, NULL, nframes };
     run_vmi(&all);
     for (uint64_t o = 0; o < fsize; o += 4096)
-        sink += seq.map[o];
+        bench_sink += seq.map[o];
 
     fprintf(stderr, "bench_read: %s (%s)\n", path, tvmi_get_driver_name(vmi));
     printf("reads_per_run %zu reads\n", n);

@@ -9,10 +9,7 @@
  * so a walk touches a different PT frame every time. Each figure is the
  * median of 5 runs of ~0.2 s; one "name value unit" line per figure.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
+#include "common.h"
 #include "memdrv.h"
 
 #define NPAGES 1024
@@ -27,16 +24,9 @@ struct bench {
     addr_t pa[NPAGES];
 };
 
-static double now(void)
+static uint64_t run_walks(void *ctx, size_t iters)
 {
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static uint64_t run_walks(struct bench *b, size_t iters)
-{
+    struct bench *b = ctx;
     uint64_t sum = 0;
     page_info_t info;
 
@@ -48,8 +38,9 @@ static uint64_t run_walks(struct bench *b, size_t iters)
     return sum;
 }
 
-static uint64_t run_translations(struct bench *b, size_t iters)
+static uint64_t run_translations(void *ctx, size_t iters)
 {
+    struct bench *b = ctx;
     uint64_t sum = 0;
     addr_t pa;
 
@@ -61,38 +52,10 @@ static uint64_t run_translations(struct bench *b, size_t iters)
     return sum;
 }
 
-typedef uint64_t (*bench_fn)(struct bench *b, size_t iters);
-
-static volatile uint64_t sink; /* keeps the loops from being optimised away */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Operations per second: median of RUNS runs, each sized to RUN_SECONDS. */
-static double rate(bench_fn fn, struct bench *b)
+static double rate(bench_loop_fn fn, struct bench *b)
 {
-    size_t iters = 1024;
-    double t, r[RUNS];
-
-    for (;;) {
-        t = now();
-        sink += fn(b, iters);
-        t = now() - t;
-        if (t >= 0.02)
-            break;
-        iters *= 2;
-    }
-    iters = (size_t)((double)iters * RUN_SECONDS / t);
-    for (int i = 0; i < RUNS; i++) {
-        t = now();
-        sink += fn(b, iters);
-        r[i] = (double)iters / (now() - t);
-    }
-    qsort(r, RUNS, sizeof(r[0]), cmp_double);
-    return r[RUNS / 2];
+    return bench_rate(fn, b, RUNS, RUN_SECONDS);
 }
 
 static struct memguest *setup(struct bench *b, page_mode_t pm, addr_t base)

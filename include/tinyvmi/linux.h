@@ -66,7 +66,10 @@ status_t vmi_read_64_ksym(vmi_instance_t vmi, const char *sym, uint64_t *value);
 status_t vmi_read_addr_ksym(vmi_instance_t vmi, const char *sym, addr_t *value);
 char *vmi_read_str_ksym(vmi_instance_t vmi, const char *sym); /* free() it */
 
-/* tinyvmi: like vmi_translate_v2ksym, and *offset = va - symbol address. */
+/* tinyvmi: like vmi_translate_v2ksym, and *offset = va - symbol address.
+ * The names these and tvmi_linux_sym_at return belong to the instance:
+ * valid until vmi_destroy once the table is decoded whole, else (names
+ * decoded one at a time, as in the appliance) for the next 8 such calls. */
 const char *tvmi_linux_v2ksym(vmi_instance_t vmi, addr_t va, addr_t *offset);
 
 /* tinyvmi: the symbol table in address order (the kernel's own order). */
@@ -156,10 +159,36 @@ typedef struct tvmi_linux_info {
     size_t profile_symbols_checked;
     size_t profile_fields_checked;
     char profile_notes[256];        /* what was ignored or not checked */
+
+    /* Hints given with tvmi_linux_set_hints: "none given", "accepted", or
+     * "rejected: <why>" (then discovery ran as without them). */
+    char hints[192];
 } tvmi_linux_info_t;
 
 /* Copies what discovery found; fails when the Linux layer is not active. */
 status_t tvmi_linux_get_info(vmi_instance_t vmi, tvmi_linux_info_t *info);
+
+/* ---- discovery hints ----------------------------------------------------------
+ *
+ * Zero-configuration discovery scans RAM and decodes the symbol table;
+ * on a live guest that is most of a short command's time. After it, a
+ * small text record of what was found (where the kernel, its tables, page
+ * tables and BTF are; the symbols and structure members the views use)
+ * can be kept by the caller and handed to the next instance on the same
+ * target before vmi_init_os / vmi_init_complete's OS step. Every place in
+ * it is checked against memory before use (banner, token table, page
+ * tables, registers, BTF header); a record that does not hold, is
+ * truncated, edited or is not one at all is rejected, harmlessly, and
+ * discovery runs as without it. tvmi_linux_info_t.hints says which.
+ * Records are for zero-configuration instances (no profile). */
+
+/* Gives the instance a record (copied, at most 16 KiB); NULL or 0 clears
+ * it. Only the size is checked here. */
+status_t tvmi_linux_set_hints(vmi_instance_t vmi, const char *record,
+                              size_t len);
+/* The record for this instance's kernel (malloc'd text: free() it), or
+ * NULL with tvmi_last_error(). Resolves every layout the views use first. */
+char *tvmi_linux_get_hints(vmi_instance_t vmi, size_t *len);
 
 /* ---- views of the running system -------------------------------------------
  *
@@ -238,6 +267,132 @@ typedef struct tvmi_linux_field {
 
 size_t tvmi_linux_view_fields(vmi_instance_t vmi, tvmi_linux_field_t *out,
                               size_t max);
+
+/* ---- watch: changes of the running system (monitor mode) ------------------
+ *
+ * A baseline taken by tvmi_linux_watch_new, then checks that report what
+ * changed since: processes started and exited, modules loaded and
+ * unloaded, and the integrity of the kernel's read-only text
+ * (_stext.._etext) and of its system call table (sys_call_table), which
+ * are hashed at the start and re-checked. Each check reports through a
+ * callback, then takes the new task and module lists as the next baseline;
+ * the text and syscall baseline stays the original: a change is reported
+ * once, and again when it is changed further or put back.
+ *
+ * Text is kept as one 32-bit CRC per 64-byte block (1/16 of the text: 1
+ * MiB for 16 MiB), not as bytes. A change of a single byte in a block is
+ * pinned to that byte, with its old and new value; a larger change is
+ * reported as the range of blocks it touched. Kernels patch their own text
+ * at run time (static keys, ftrace): those are changes, and reported.
+ *
+ * A list that cannot be read completely gives a PROBLEM event and no
+ * "exited"/"unloaded" events that check (what was not seen may still be
+ * there); text that cannot be read any more is a PROBLEM, once. */
+
+#define TVMI_WATCH_TASKS    0x01u  /* processes (thread-group leaders) */
+#define TVMI_WATCH_THREADS  0x02u  /* every thread as well (implies TASKS) */
+#define TVMI_WATCH_MODULES  0x04u
+#define TVMI_WATCH_TEXT     0x08u
+#define TVMI_WATCH_SYSCALLS 0x10u
+#define TVMI_WATCH_ALL      (TVMI_WATCH_TASKS | TVMI_WATCH_MODULES | \
+                             TVMI_WATCH_TEXT | TVMI_WATCH_SYSCALLS)
+
+typedef enum tvmi_watch_kind {
+    TVMI_WATCH_TASK_STARTED,
+    TVMI_WATCH_TASK_EXITED,
+    TVMI_WATCH_MODULE_LOADED,
+    TVMI_WATCH_MODULE_UNLOADED,
+    TVMI_WATCH_TEXT_CHANGED,     /* differs from what was last seen */
+    TVMI_WATCH_TEXT_RESTORED,    /* back to the baseline */
+    TVMI_WATCH_SYSCALL_CHANGED,
+    TVMI_WATCH_SYSCALL_RESTORED,
+    TVMI_WATCH_PROBLEM,          /* a walk or read failed: see problem */
+} tvmi_watch_kind_t;
+
+#define TVMI_WATCH_BYTES 16
+#define TVMI_WATCH_ALIASES 160    /* other names at a symbol's address */
+#define TVMI_WATCH_MODULE_NAME 64
+
+typedef struct tvmi_watch_event {
+    tvmi_watch_kind_t kind;
+    struct {                     /* TASK_STARTED, TASK_EXITED */
+        vmi_pid_t pid, tgid, ppid;
+        char comm[16];
+        addr_t task;             /* VA of the task_struct */
+        int kernel_thread;
+    } task;
+    struct {                     /* MODULE_LOADED, MODULE_UNLOADED */
+        char name[64];
+        addr_t base;
+        uint64_t size;
+        addr_t module;           /* VA of the struct module */
+    } module;
+    struct {                     /* TEXT_CHANGED, TEXT_RESTORED */
+        /* [start, end): whole 64-byte blocks, narrowed at each end to the
+         * byte when that block's change was pinned to one byte. */
+        addr_t start, end;
+        int exact;               /* one byte, pinned: old[0] -> cur[0] */
+        const char *symbol;      /* at start (NULL: none) */
+        addr_t offset;
+        char aliases[TVMI_WATCH_ALIASES]; /* the symbol's other names,
+                                    comma-separated ("" if none) */
+        const char *end_symbol;  /* at end - 1 */
+        addr_t end_offset;
+        size_t old_len, cur_len; /* bytes known in old[] and cur[] */
+        uint8_t old[TVMI_WATCH_BYTES], cur[TVMI_WATCH_BYTES]; /* from start */
+    } text;
+    struct {                     /* SYSCALL_CHANGED, SYSCALL_RESTORED */
+        uint32_t index;
+        addr_t old_target, new_target; /* last seen, now */
+        addr_t original;         /* at the baseline */
+        const char *old_symbol, *new_symbol; /* NULL: outside the kernel */
+        addr_t old_offset, new_offset;
+        char old_aliases[TVMI_WATCH_ALIASES], new_aliases[TVMI_WATCH_ALIASES];
+        char old_module[TVMI_WATCH_MODULE_NAME], new_module[TVMI_WATCH_MODULE_NAME];
+                                 /* the module a target outside the kernel
+                                    falls in, "" if none */
+    } syscall;
+    struct {                     /* PROBLEM */
+        const char *what;        /* "tasks", "modules", "text", "syscalls" */
+        addr_t start, end;       /* text: the range that cannot be read */
+        char message[384];
+    } problem;
+} tvmi_watch_event_t;
+
+typedef void (*tvmi_watch_event_cb)(const tvmi_watch_event_t *ev, void *arg);
+
+/* What the baseline holds. */
+typedef struct tvmi_watch_summary {
+    unsigned what;                /* TVMI_WATCH_* being watched */
+    size_t tasks, modules;
+    addr_t text_start, text_end;  /* hashed range (whole blocks) */
+    size_t block_size, text_blocks;
+    size_t text_unreadable_pages; /* at the start: not watched until readable */
+    size_t hash_bytes;            /* memory the text baseline takes */
+    addr_t syscall_table;
+    uint32_t syscalls;            /* entries watched */
+    uint32_t syscalls_outside;    /* of which pointing outside kernel text */
+    char notes[512];              /* what was partial or odd at the start */
+} tvmi_watch_summary_t;
+
+typedef struct tvmi_linux_watch tvmi_linux_watch_t;
+
+/* Takes the baseline of what (TVMI_WATCH_*). NULL with tvmi_last_error()
+ * when a part asked for cannot be watched at all (no sys_call_table...). */
+tvmi_linux_watch_t *tvmi_linux_watch_new(vmi_instance_t vmi, unsigned what);
+/* Reports every change since the last check (or the baseline) to cb, in
+ * the order tasks, modules, text, syscalls. The symbol names an event
+ * points to are valid in the callback: copy them to keep them. Fails only on bad arguments or
+ * out of memory; a failed walk or read is a PROBLEM event. */
+status_t tvmi_linux_watch_check(vmi_instance_t vmi, tvmi_linux_watch_t *w,
+                                tvmi_watch_event_cb cb, void *arg);
+void tvmi_linux_watch_summary(const tvmi_linux_watch_t *w,
+                              tvmi_watch_summary_t *s);
+void tvmi_linux_watch_free(tvmi_linux_watch_t *w);
+/* "task_started", "text_changed", "problem"... */
+const char *tvmi_watch_kind_name(tvmi_watch_kind_t kind);
+
+/* ---- end of watch ----------------------------------------------------------- */
 
 #ifdef __cplusplus
 }

@@ -225,6 +225,10 @@ page_mode_t vmi_get_page_mode(vmi_instance_t vmi, unsigned long vcpu);
 uint8_t vmi_get_address_width(vmi_instance_t vmi);
 uint64_t vmi_get_memsize(vmi_instance_t vmi);
 addr_t vmi_get_max_physical_address(vmi_instance_t vmi);
+/* tinyvmi: the backed physical ranges [start[i], end[i]), ascending.
+ * Writes at most max of them; returns how many there are (0 on error). */
+size_t tvmi_get_memory_ranges(vmi_instance_t vmi, addr_t *start, addr_t *end,
+                              size_t max);
 unsigned int vmi_get_num_vcpus(vmi_instance_t vmi);
 status_t vmi_get_vcpureg(vmi_instance_t vmi, uint64_t *value, reg_t reg,
                          unsigned long vcpu);
@@ -240,6 +244,11 @@ addr_t tvmi_get_kernel_dtb(vmi_instance_t vmi);
 status_t tvmi_set_kernel_dtb(vmi_instance_t vmi, addr_t dtb, page_mode_t pm);
 /* tinyvmi: name of the driver ("snapshot-elf", "snapshot-raw", "xen"...). */
 const char *tvmi_get_driver_name(vmi_instance_t vmi);
+/* tinyvmi: one line of text naming this target and no other (a snapshot:
+ * its real path, inode, size and modification time; a Xen domain: its
+ * UUID and id), for caches kept between runs. Fails when the driver
+ * cannot tell. */
+status_t tvmi_get_target_identity(vmi_instance_t vmi, char *buf, size_t len);
 
 /* ---- translation -------------------------------------------------------- */
 

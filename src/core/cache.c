@@ -20,9 +20,13 @@ static size_t v2p_slot(addr_t dtb, addr_t vpage)
     return (size_t)(h & (TVMI_V2P_SLOTS - 1));
 }
 
+/* The translation cache starts at generation 1, so its zeroed slots
+ * (generation 0) are empty without a pass over them: calloc's fresh pages
+ * are not even touched until used, which matters to short commands. */
 status_t tvmi_caches_init(vmi_instance_t vmi)
 {
-    vmi->v2p = malloc(sizeof(*vmi->v2p) * TVMI_V2P_SLOTS);
+    vmi->v2p = calloc(TVMI_V2P_SLOTS, sizeof(*vmi->v2p));
+    vmi->v2p_gen = 1;
     if (!vmi->v2p)
         return tvmi_fail(vmi, "allocating the translation cache: out of memory");
     if (!(vmi->drv->flags & TVMI_DRV_STABLE_MAPS)) {
@@ -32,8 +36,6 @@ status_t tvmi_caches_init(vmi_instance_t vmi)
         for (size_t i = 0; i < TVMI_PCACHE_SLOTS; i++)
             vmi->pcache[i].gfn = EMPTY;
     }
-    for (size_t i = 0; i < TVMI_V2P_SLOTS; i++)
-        vmi->v2p[i] = (struct tvmi_v2p_entry){ .dtb = EMPTY };
     return VMI_SUCCESS;
 }
 
@@ -117,13 +119,16 @@ void vmi_v2pcache_add(vmi_instance_t vmi, addr_t va, addr_t dtb, addr_t pa)
 }
 
 /* A full flush is O(1): entries of older generations no longer match.
- * Only when the counter wraps are the slots really emptied. */
+ * Only when the counter wraps are the slots really emptied (and the
+ * generation moves past 0, which means "never filled"). */
 void vmi_v2pcache_flush(vmi_instance_t vmi, addr_t dtb)
 {
     if (!vmi || !vmi->v2p)
         return;
-    if (dtb == EMPTY && ++vmi->v2p_gen != 0)
+    if (dtb == EMPTY && ++vmi->v2p_gen > 1)
         return;
+    if (dtb == EMPTY)
+        vmi->v2p_gen = 1;
     for (size_t i = 0; i < TVMI_V2P_SLOTS; i++)
         if (dtb == EMPTY || vmi->v2p[i].dtb == dtb)
             vmi->v2p[i].dtb = EMPTY;

@@ -156,6 +156,20 @@ os_t vmi_init_os(vmi_instance_t vmi, vmi_config_t config_mode, void *config,
     return VMI_OS_UNKNOWN;
 }
 
+/* After the file drivers failed on a name: is it a file all the same?
+ * Yes when they found something there (their error is not "not found")
+ * or when it is a path ('/' never appears in the names we look up as
+ * domains). Then it is the file's error that counts, and no hypervisor
+ * is asked about a domain of that name. */
+static bool names_a_file(const void *domain, uint64_t flags,
+                         vmi_init_error_t file_err)
+{
+    if (!domain || (flags & VMI_INIT_DOMAINID) ||
+        file_err == VMI_INIT_ERROR_DRIVER_NOT_DETECTED) /* none built in */
+        return false;
+    return file_err != VMI_INIT_ERROR_VM_NOT_FOUND || strchr(domain, '/');
+}
+
 /* LibVMI's vmi_init_complete detects the access mode itself: try every
  * driver that can take this kind of domain, and report the first failure
  * (the most specific one) if none opens it. */
@@ -176,6 +190,8 @@ static status_t init_any_mode(vmi_instance_t *vmi, const void *domain,
             snprintf(first, sizeof(first), "%s", tvmi_init_error_message());
             first_err = *error;
         }
+        if (modes[i] == VMI_FILE && names_a_file(domain, flags, *error))
+            break;
     }
     tvmi_set_init_error(first[0] ? first : "vmi_init_complete: no driver");
     *error = first_err;

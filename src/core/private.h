@@ -15,6 +15,7 @@
 #define TVMI_PAGE_SIZE 4096ull
 #define TVMI_PAGE_MASK (~(TVMI_PAGE_SIZE - 1))
 #define TVMI_ERR_MAX 512
+#define TVMI_OS_HINTS_MAX 16384
 
 /* Driver flags. */
 #define TVMI_DRV_STABLE_MAPS (1u << 0) /* map_frame pointers live until close:
@@ -61,6 +62,11 @@ struct tvmi_driver_ops {
                             unsigned long vcpu);
     status_t (*pause)(vmi_instance_t vmi);
     status_t (*resume)(vmi_instance_t vmi);
+    /* Optional: what makes this target this one and no other, as one line
+     * of text (a snapshot's path, size and time; a domain's UUID and id),
+     * for caches kept between runs. Writes at most len bytes, NUL
+     * included; false when it has none. */
+    bool (*identity)(vmi_instance_t vmi, char *buf, size_t len);
 };
 
 extern const struct tvmi_driver_ops *const tvmi_drivers[];
@@ -120,6 +126,11 @@ struct vmi_instance {
     struct tvmi_pcache_entry *pcache; /* TVMI_PCACHE_SLOTS, NULL if stable */
 
     char err[TVMI_ERR_MAX];
+
+    /* A record of an earlier discovery for the OS layer to check and use
+     * (tvmi_linux_set_hints); a copy, as the caller's may go away. */
+    char os_hints[TVMI_OS_HINTS_MAX];
+    size_t os_hints_len;
 };
 
 /* Records why the current call fails ("what: why") and returns VMI_FAILURE. */

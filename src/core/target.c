@@ -16,6 +16,21 @@ const char *tvmi_get_driver_name(vmi_instance_t vmi)
     return vmi ? vmi->drv_name : "none";
 }
 
+status_t tvmi_get_target_identity(vmi_instance_t vmi, char *buf, size_t len)
+{
+    if (!vmi || !buf || !len)
+        return VMI_FAILURE;
+    buf[0] = '\0';
+    if (!vmi->drv->identity)
+        return tvmi_fail(vmi, "%s cannot name its target", vmi->drv_name);
+    if (!vmi->drv->identity(vmi, buf, len)) {
+        buf[0] = '\0';
+        return tvmi_fail(vmi, "%s: the target's identity is not known",
+                         vmi->drv_name);
+    }
+    return VMI_SUCCESS;
+}
+
 page_mode_t vmi_get_page_mode(vmi_instance_t vmi, unsigned long vcpu)
 {
     (void)vcpu;
@@ -120,4 +135,32 @@ status_t tvmi_read_phys_u64(vmi_instance_t vmi, addr_t pa, uint64_t *v)
 status_t tvmi_read_phys_u32(vmi_instance_t vmi, addr_t pa, uint32_t *v)
 {
     return vmi_read_pa(vmi, pa, 4, v, NULL);
+}
+
+size_t tvmi_get_memory_ranges(vmi_instance_t vmi, addr_t *start, addr_t *end,
+                              size_t max)
+{
+    struct tvmi_mem_range *r;
+    size_t n;
+
+    if (!vmi)
+        return 0;
+    if (!vmi->drv->get_ranges) {
+        if (max) {
+            start[0] = 0;
+            end[0] = vmi->max_pa;
+        }
+        return 1;
+    }
+    n = vmi->drv->get_ranges(vmi, NULL, 0);
+    r = n ? calloc(n, sizeof *r) : NULL;
+    if (!r)
+        return 0;
+    n = vmi->drv->get_ranges(vmi, r, n);
+    for (size_t i = 0; i < n && i < max; i++) {
+        start[i] = r[i].start;
+        end[i] = r[i].end;
+    }
+    free(r);
+    return n;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "drivers/xen/xen.h"
+#include "common/walkread.h"
 
 static int failures;
 
@@ -381,6 +382,31 @@ static int do_osinit(const char *dom)
     return failures != 0;
 }
 
+static uint64_t clock_ns(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* bench/common/walkread.c, as the appliance runs it ("exec bench"). */
+static int do_walkread(const char *dom, unsigned n)
+{
+    vmi_instance_t vmi = open_domain(dom, 0);
+    struct walkread_result r;
+    os_t os = vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, NULL);
+    int rc = os == VMI_OS_LINUX ? walkread_run(vmi, n, clock_ns, &r) : -1;
+
+    check(rc == 0 && r.n == n && r.new_n == n, "walk + 4 KiB read: %u + %u of %u",
+          rc ? 0 : r.n, rc ? 0 : r.new_n, n);
+    if (rc == 0)
+        printf("bench: dom0_walkread_cached_us=%.1f dom0_walkread_new_us=%.1f\n",
+               r.cached_median_ns / 1e3, r.new_median_ns / 1e3);
+    vmi_destroy(vmi);
+    return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 2 ? argv[1] : "";
@@ -403,7 +429,9 @@ int main(int argc, char **argv)
         return do_osinit(argv[2]);
     if (!strcmp(cmd, "random") && argc > 3)
         return do_random(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
+    if (!strcmp(cmd, "walkread") && argc > 3)
+        return do_walkread(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     fprintf(stderr, "usage: xen-labtool nest|hold|exit|regs|ranges|readall|"
-                    "osinit DOMAIN | write DOMAIN VA | random DOMAIN N\n");
+                    "osinit DOMAIN | write DOMAIN VA | random|walkread DOMAIN N\n");
     return 2;
 }

@@ -2,19 +2,14 @@
 # `tinyvmi ps | modules | dmesg` on every real snapshot, zero-config, checked
 # against what the guest itself reported before the dump: its tasks (from
 # /proc), /proc/modules and a line it wrote to /dev/kmsg. Also on the raw
-# image (no registers at all) and with --json.
-set -uo pipefail
-tv=${TINYVMI:?set TINYVMI to the tinyvmi binary}
-src=${TVMI_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-pass=0 failn=0
-ok() { pass=$((pass + 1)); }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+# image (no registers at all) and with --json. Then again with the BTF in
+# memory put aside (memory_btf = no in a libvmi.conf) and the layouts from
+# an ISF made by tests/tools/make-isf.py from the vmlinux's .BTF; without
+# either, the views must say there are no layouts.
+set -u
 
-snaps=$(bash "$src/tests/corpus/list")
-if [ -z "$snaps" ]; then
-    if [ "${TVMI_ALLOW_NO_CORPUS:-0}" = 1 ]; then echo "skipped: no corpus"; echo "0 passed, 0 failed"; exit 0; fi
-    echo "FAIL: no snapshot corpus: run tests/corpus/make-corpus"; echo "0 passed, 1 failed"; exit 1
-fi
+. "$(dirname "$0")/lib.sh"
+corpus_dirs
 
 # Compares ps --json with truth/tasks.tsv: every task the guest listed must
 # be there with the same pid, tid, ppid and comm; tinyvmi may add only pid 0.
@@ -63,36 +58,83 @@ if got != want:
 PY
 }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-for d in $snaps; do
-    n=$(basename "$d")
+# isf_conf KVER VMLINUX: $W/KVER.conf, an entry naming the kernel's ISF
+# (types only, made once per kernel) with memory's BTF put aside.
+isf_conf() {
+    [[ -e $W/$1.conf ]] && return 0
+    objcopy -O binary --only-section=.BTF "$2" "$W/$1.btf" &&
+        python3 "$SRC/tests/tools/make-isf.py" --btf "$W/$1.btf" -o "$W/$1.json" ||
+        return 1
+    printf 'isf {\n    volatility_ist = "%s";\n    memory_btf = no;\n}\n' \
+        "$W/$1.json" >"$W/$1.conf"
+}
+
+# The views again, with the ISF's layouts.
+check_isf_views() {
+    local kver vmlinux
+    kver=$(sed -n "s/^KVER=//p" "$d/meta.env" | tr -d "'\"")
+    vmlinux=$(sed -n "s/^VMLINUX=//p" "$d/meta.env" | tr -d "'\"")
+    if ! isf_conf "$kver" "$vmlinux"; then
+        bad "could not make the ISF of $kver"
+        return
+    fi
+    run --file "$d/mem.raw" --config "$W/$kver.conf" --json linux-info
+    grep -qF '"type_source":"ISF ' "$W/out" && ok || bad "isf: types not from the ISF"
+    run --file "$d/mem.raw" --config "$W/$kver.conf" --json ps
+    if [[ $rc == 0 ]]; then
+        if msg=$(compare_ps "$W/out" "$d/truth/tasks.tsv"); then ok; else bad "isf ps: $msg"; fi
+    else bad "isf ps failed"; fi
+    run --file "$d/mem.raw" --config "$W/$kver.conf" --json modules
+    if [[ $rc == 0 ]]; then
+        if msg=$(compare_modules "$W/out" "$d/truth/modules.txt"); then ok; else bad "isf modules: $msg"; fi
+    else bad "isf modules failed"; fi
+    run --file "$d/mem.raw" --config "$W/$kver.conf" dmesg
+    [[ $rc == 0 ]] && grep -qF "] $line" "$W/out" && ok || bad "isf dmesg lacks '$line'"
+}
+
+while IFS= read -r d; do
+    name=${d##*/}
     for f in mem.elf mem.raw; do
-        if "$tv" --file "$d/$f" --json ps >"$tmp/ps.json" 2>"$tmp/err"; then
-            if msg=$(compare_ps "$tmp/ps.json" "$d/truth/tasks.tsv"); then ok; else bad "$n/$f ps: $msg"; fi
-        else bad "$n/$f ps failed: $(cat "$tmp/err")"; fi
-        if "$tv" --file "$d/$f" --json modules >"$tmp/mod.json" 2>"$tmp/err"; then
-            if msg=$(compare_modules "$tmp/mod.json" "$d/truth/modules.txt"); then ok; else bad "$n/$f modules: $msg"; fi
-        else bad "$n/$f modules failed: $(cat "$tmp/err")"; fi
+        run --file "$d/$f" --json ps
+        if [[ $rc == 0 ]]; then
+            if msg=$(compare_ps "$W/out" "$d/truth/tasks.tsv"); then ok; else bad "$f ps: $msg"; fi
+        else bad "$f ps failed"; fi
+        run --file "$d/$f" --json modules
+        if [[ $rc == 0 ]]; then
+            if msg=$(compare_modules "$W/out" "$d/truth/modules.txt"); then ok; else bad "$f modules: $msg"; fi
+        else bad "$f modules failed"; fi
     done
     line=$(cat "$d/truth/dmesg-line.txt")
-    if "$tv" --file "$d/mem.elf" dmesg >"$tmp/dmesg" 2>"$tmp/err"; then
-        grep -qF "] $line" "$tmp/dmesg" && ok || bad "$n dmesg lacks '$line'"
-        head -n1 "$tmp/dmesg" | grep -q '^\[    0.000000\] Linux version ' && ok \
-            || bad "$n dmesg does not start with the kernel's banner: $(head -n1 "$tmp/dmesg")"
-    else bad "$n dmesg failed: $(cat "$tmp/err")"; fi
+    run --file "$d/mem.elf" dmesg
+    if [[ $rc == 0 ]]; then
+        grep -qF "] $line" "$W/out" && ok || bad "dmesg lacks '$line'"
+        head -n1 "$W/out" | grep -q '^\[    0.000000\] Linux version ' && ok \
+            || bad "dmesg does not start with the kernel's banner: $(head -n1 "$W/out")"
+    else bad "dmesg failed"; fi
     # The text table names the guest's own processes.
-    "$tv" --file "$d/mem.elf" ps >"$tmp/ps.txt" 2>&1
+    run --file "$d/mem.elf" ps
     for c in target-alpha target-beta target-gamma "target (odd)" marker; do
-        grep -qF " $c " "$tmp/ps.txt" && ok || bad "$n ps text lacks '$c'"
+        grep -qF " $c " "$W/out" && ok || bad "ps text lacks '$c'"
     done
+    check_isf_views
+done <<<"$dirs"
+name=
+
+# Neither BTF nor ISF types: a plain failure.
+printf 'nothing {\n    memory_btf = no;\n}\n' >"$W/none.conf"
+d=${dirs%%$'\n'*}
+for c in ps modules dmesg; do
+    run --file "$d/mem.raw" --config "$W/none.conf" "$c"
+    want_rc 1
+    err_has "no structure layouts: no BTF (BTF in memory not used"
 done
 
 # Not a Linux guest: a clear failure, exit 1.
-head -c 1048576 /dev/zero >"$tmp/zero.raw"
-"$tv" --file "$tmp/zero.raw" ps >/dev/null 2>"$tmp/err"; rc=$?
-[ $rc = 1 ] && grep -q "kallsyms" "$tmp/err" && ok || bad "ps on zeros: rc=$rc, $(cat "$tmp/err")"
-"$tv" --file "$tmp/zero.raw" ps extra >/dev/null 2>&1; [ $? = 2 ] && ok || bad "ps with an extra argument is not a usage error"
+head -c 1048576 /dev/zero >"$W/zero.raw"
+run --file "$W/zero.raw" ps
+[[ $rc == 1 ]] && grep -q "kallsyms" "$W/err" && ok || bad "ps on zeros: rc=$rc"
+run --file "$W/zero.raw" ps extra
+want_rc 2
 
-echo "$pass passed, $failn failed"
-[ "$failn" -eq 0 ]
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]

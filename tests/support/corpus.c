@@ -135,3 +135,50 @@ int corpus_kallsym(const struct corpus_snap *s, const char *name, uint64_t *addr
     fclose(f);
     return ok ? 0 : -1;
 }
+
+vmi_instance_t corpus_open(const struct corpus_snap *s, const char *file,
+                           vmi_config_t mode, void *config)
+{
+    vmi_instance_t vmi = NULL;
+    vmi_init_error_t err;
+
+    if (vmi_init_complete(&vmi, corpus_path(s, file), VMI_INIT_DOMAINNAME, NULL,
+                          mode, config, &err) != VMI_SUCCESS)
+        fail_msg("%s/%s: %s", s->dir, file, tvmi_init_error_message());
+    return vmi;
+}
+
+static void no_corpus(void **state)
+{
+    struct corpus_snap *v = NULL;
+
+    (void)state;
+    corpus_require(&v); /* fails, or skips with TVMI_ALLOW_NO_CORPUS=1 */
+    free(v);
+}
+
+int corpus_run_each(const char *group, void (*test)(void **state))
+{
+    struct corpus_snap *snaps = NULL;
+    size_t n = corpus_list(&snaps);
+    struct CMUnitTest *tests = calloc(n ? n : 1, sizeof(*tests));
+    int rc;
+
+    if (!tests)
+        return 1;
+    if (n == 0) {
+        tests[0].name = group;
+        tests[0].test_func = no_corpus;
+        n = 1;
+    }
+    for (size_t i = 0; snaps && i < n; i++) {
+        tests[i].name = strrchr(snaps[i].dir, '/') ? strrchr(snaps[i].dir, '/') + 1
+                                                   : snaps[i].dir;
+        tests[i].test_func = test;
+        tests[i].initial_state = &snaps[i];
+    }
+    rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+    free(tests);
+    free(snaps);
+    return rc;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <tinyvmi/tinyvmi.h>
 
 struct corpus_snap {
     char dir[512];
@@ -31,5 +32,17 @@ int corpus_marker(const struct corpus_snap *s, int *pid, uint64_t *va,
 
 /* A symbol's address from the guest's own /proc/kallsyms (truth). */
 int corpus_kallsym(const struct corpus_snap *s, const char *name, uint64_t *addr);
+
+/* vmi_init_complete on the snapshot's file (e.g. "mem.raw") with that
+ * config (TVMI_CONFIG_NONE: zero-config). Fails the calling test with the
+ * library's message when it does not open. */
+vmi_instance_t corpus_open(const struct corpus_snap *s, const char *file,
+                           vmi_config_t mode, void *config);
+
+/* The test program's main: runs test once per snapshot (its state is the
+ * struct corpus_snap, its name the snapshot directory's), or, with no
+ * corpus, one test named group that fails or skips (corpus_require).
+ * Returns cmocka's result. */
+int corpus_run_each(const char *group, void (*test)(void **state));
 
 #endif

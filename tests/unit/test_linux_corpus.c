@@ -309,15 +309,12 @@ static void check_facts(vmi_instance_t vmi, const struct corpus_snap *s,
 static void one_file(const struct corpus_snap *s, const struct truth *t,
                      const char *file)
 {
-    vmi_instance_t vmi = NULL;
-    vmi_init_error_t err;
+    vmi_instance_t vmi;
     tvmi_linux_info_t info;
     size_t bad_syms, bad_trips;
     double t0 = now_ms(), ms;
 
-    if (vmi_init_complete(&vmi, corpus_path(s, file), VMI_INIT_DOMAINNAME, NULL,
-                          TVMI_CONFIG_NONE, NULL, &err) != VMI_SUCCESS)
-        fail_msg("%s/%s: %s", s->dir, file, tvmi_init_error_message());
+    vmi = corpus_open(s, file, TVMI_CONFIG_NONE, NULL);
     ms = now_ms() - t0;
     assert_int_equal(tvmi_linux_get_info(vmi, &info), VMI_SUCCESS);
     bad_syms = compare_symbols(vmi, t);
@@ -344,36 +341,7 @@ static void test_snapshot(void **state)
     free_truth(&t);
 }
 
-static void test_no_corpus(void **state)
-{
-    struct corpus_snap *v = NULL;
-    (void)state;
-    corpus_require(&v); /* fails, or skips with TVMI_ALLOW_NO_CORPUS=1 */
-    free(v);
-}
-
 int main(void)
 {
-    struct corpus_snap *snaps = NULL;
-    size_t n = corpus_list(&snaps);
-    struct CMUnitTest *tests = calloc(n ? n : 1, sizeof(*tests));
-    int rc;
-
-    if (!tests)
-        return 1;
-    if (n == 0) {
-        tests[0].name = "linux_corpus";
-        tests[0].test_func = test_no_corpus;
-        n = 1;
-    }
-    for (size_t i = 0; snaps && i < n; i++) {
-        tests[i].name = snaps[i].dir + strlen(snaps[i].dir) -
-                        strlen(strrchr(snaps[i].dir, '/') + 1);
-        tests[i].test_func = test_snapshot;
-        tests[i].initial_state = &snaps[i];
-    }
-    rc = _cmocka_run_group_tests("linux_corpus", tests, n, NULL, NULL);
-    free(tests);
-    free(snaps);
-    return rc;
+    return corpus_run_each("linux_corpus", test_snapshot);
 }

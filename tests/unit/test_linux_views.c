@@ -15,6 +15,12 @@
  *   pid/dtb  pid -> dtb -> pid for every process and thread.
  *   log      truth/dmesg-line.txt's line, and "Linux version" first.
  *   layouts  every member the views read, against pahole on the vmlinux.
+ *
+ * Then the same views with the BTF in memory put aside (memory_btf = no)
+ * and an ISF profile's user_types instead, as on a kernel without BTF:
+ * the ISF is made by tests/tools/make-isf.py (its own BTF reader) from
+ * the vmlinux's .BTF, and the answers must be the guest's again, the
+ * layouts pahole's. Without BTF or ISF types the views must say so.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,8 +390,9 @@ static void check_layouts(vmi_instance_t vmi, const struct corpus_snap *s)
             fail_msg("pahole on %s has no %s.%s", vmlinux, f[i].struct_name,
                      f[i].member);
         if (off != (long)f[i].offset || size != (long)f[i].size)
-            fail_msg("%s.%s: BTF in memory says offset %zu size %zu, pahole %ld %ld",
-                     f[i].struct_name, f[i].member, f[i].offset, f[i].size, off, size);
+            fail_msg("%s.%s: tinyvmi's layouts say offset %zu size %zu, pahole "
+                     "%ld %ld", f[i].struct_name, f[i].member, f[i].offset,
+                     f[i].size, off, size);
     }
     free(out);
 }
@@ -394,13 +401,9 @@ static void check_layouts(vmi_instance_t vmi, const struct corpus_snap *s)
 
 static void one_file(const struct corpus_snap *s, const char *file)
 {
-    vmi_instance_t vmi = NULL;
-    vmi_init_error_t err;
+    vmi_instance_t vmi = corpus_open(s, file, TVMI_CONFIG_NONE, NULL);
     tvmi_linux_info_t info;
 
-    if (vmi_init_complete(&vmi, corpus_path(s, file), VMI_INIT_DOMAINNAME, NULL,
-                          TVMI_CONFIG_NONE, NULL, &err) != VMI_SUCCESS)
-        fail_msg("%s/%s: %s", s->dir, file, tvmi_init_error_message());
     assert_int_equal(tvmi_linux_get_info(vmi, &info), VMI_SUCCESS);
     check_tasks(vmi, s, file);
     check_dtbs(vmi, s);
@@ -411,6 +414,82 @@ static void one_file(const struct corpus_snap *s, const char *file)
     vmi_destroy(vmi);
 }
 
+/* ---- layouts from an ISF, memory's BTF put aside ------------------------------------ */
+
+static char scratch[64]; /* the ISFs made, removed at the end */
+
+/* The ISF of s's kernel (types only), made once per kernel. */
+static const char *isf_of(const struct corpus_snap *s)
+{
+    static char made[8][128], paths[8][600];
+    char *dir = scratch;
+    static size_t n;
+    char cmd[2048];
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(made[i], s->kver))
+            return paths[i];
+    assert_true(n < 8);
+    if (!dir[0] && !mkdtemp(strcpy(dir, "/tmp/tvmi-views-XXXXXX")))
+        fail_msg("mkdtemp: cannot make a scratch directory");
+    snprintf(paths[n], sizeof(paths[n]), "%s/%s.json", dir, s->kver);
+    snprintf(cmd, sizeof(cmd), "objcopy -O binary --only-section=.BTF '%s' "
+             "'%s/%s.btf' && python3 '%s/tests/tools/make-isf.py' --btf "
+             "'%s/%s.btf' -o '%s' && echo made", meta_value(s, "VMLINUX"), dir,
+             s->kver, getenv("TVMI_SOURCE_DIR") ? getenv("TVMI_SOURCE_DIR") : ".",
+             dir, s->kver, paths[n]);
+    out = run(cmd);
+    if (!out || strcmp(out, "made\n"))
+        fail_msg("could not make the ISF of %s: %s", s->kver, cmd);
+    free(out);
+    snprintf(made[n], sizeof(made[n]), "%s", s->kver);
+    return paths[n++];
+}
+
+static void isf_layouts(const struct corpus_snap *s, const char *file)
+{
+    char conf[800];
+    vmi_instance_t vmi;
+    tvmi_linux_info_t info;
+
+    snprintf(conf, sizeof(conf), "{ volatility_ist = \"%s\"; memory_btf = no; }",
+             isf_of(s));
+    vmi = corpus_open(s, file, VMI_CONFIG_STRING, conf);
+    assert_int_equal(tvmi_linux_get_info(vmi, &info), VMI_SUCCESS);
+    assert_int_equal(info.btf_types, 0);
+    assert_int_equal(info.btf_pa, 0);
+    if (strncmp(info.type_source, "ISF ", 4))
+        fail_msg("types from '%s', want the ISF", info.type_source);
+    check_tasks(vmi, s, file);
+    check_dtbs(vmi, s);
+    check_modules(vmi, s);
+    check_log(vmi, s, info.release);
+    check_layouts(vmi, s);
+    vmi_destroy(vmi);
+}
+
+/* Neither BTF nor ISF types: every view fails and says why. */
+static void no_layouts(const struct corpus_snap *s)
+{
+    vmi_instance_t vmi = corpus_open(s, "mem.raw", VMI_CONFIG_STRING,
+                                     "{ memory_btf = no; }");
+    tvmi_linux_task_t *t = NULL;
+    tvmi_linux_module_t *m = NULL;
+    char *text;
+    size_t n;
+
+    assert_int_not_equal(tvmi_linux_tasks(vmi, &t, &n, NULL), VMI_SUCCESS);
+    assert_non_null(strstr(tvmi_last_error(vmi), "no structure layouts: no BTF"));
+    assert_non_null(strstr(tvmi_last_error(vmi), "no ISF profile with user_types"));
+    assert_int_not_equal(tvmi_linux_modules(vmi, &m, &n, NULL), VMI_SUCCESS);
+    assert_non_null(strstr(tvmi_last_error(vmi), "no structure layouts"));
+    assert_null(text = tvmi_linux_dmesg(vmi, &n, NULL));
+    assert_non_null(strstr(tvmi_last_error(vmi), "no structure layouts"));
+    assert_int_equal(tvmi_linux_view_fields(vmi, NULL, 0), 0);
+    vmi_destroy(vmi);
+}
+
 static void test_snapshot(void **state)
 {
     const struct corpus_snap *s = *state;
@@ -418,37 +497,19 @@ static void test_snapshot(void **state)
     print_message("%s\n", s->dir);
     one_file(s, "mem.raw");
     one_file(s, "mem.elf");
-}
-
-static void test_no_corpus(void **state)
-{
-    struct corpus_snap *v = NULL;
-    (void)state;
-    corpus_require(&v); /* fails, or skips with TVMI_ALLOW_NO_CORPUS=1 */
-    free(v);
+    print_message("  layouts from the ISF (memory_btf = no):\n");
+    isf_layouts(s, "mem.raw");
+    no_layouts(s);
 }
 
 int main(void)
 {
-    struct corpus_snap *snaps = NULL;
-    size_t n = corpus_list(&snaps);
-    struct CMUnitTest *tests = calloc(n ? n : 1, sizeof(*tests));
-    int rc;
+    int rc = corpus_run_each("linux_views", test_snapshot);
+    char cmd[128];
 
-    if (!tests)
-        return 1;
-    if (n == 0) {
-        tests[0].name = "linux_views";
-        tests[0].test_func = test_no_corpus;
-        n = 1;
+    if (scratch[0]) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
+        free(run(cmd));
     }
-    for (size_t i = 0; snaps && i < n; i++) {
-        tests[i].name = strrchr(snaps[i].dir, '/') + 1;
-        tests[i].test_func = test_snapshot;
-        tests[i].initial_state = &snaps[i];
-    }
-    rc = _cmocka_run_group_tests("linux_views", tests, n, NULL, NULL);
-    free(tests);
-    free(snaps);
     return rc;
 }

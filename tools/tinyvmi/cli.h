@@ -24,6 +24,7 @@ struct global {
     const char *btf;
     const char *config;   /* libvmi.conf */
     const char *domain;   /* its entry */
+    bool no_hints;        /* neither read nor write the discovery-hint cache */
 };
 
 struct opt {
@@ -32,7 +33,7 @@ struct opt {
 };
 
 #define ARGS_MAX_POS 4
-#define ARGS_MAX_OPTS 8
+#define ARGS_MAX_OPTS 12
 
 /* One command line after parsing; val[i] belongs to the command's opts[i]:
  * NULL when absent, "" for a flag that was given. */
@@ -56,6 +57,7 @@ struct command {
 extern const struct command cmd_info, cmd_read, cmd_translate, cmd_dump;
 extern const struct command cmd_sym, cmd_linux_info;
 extern const struct command cmd_ps, cmd_modules, cmd_dmesg;
+extern const struct command cmd_write, cmd_appliance;
 
 /* Parses argv for cmd, whose name is argv[skip]; options of both kinds
  * may come before and after it. Returns EXIT_OK, EXIT_USAGE after saying
@@ -78,6 +80,18 @@ const char *target_name(const struct global *g);
 /* The same with the OS layer initialised (vmi_init_complete) and the
  * profile options passed as its config (profile.c). */
 int target_open_os(const struct global *g, const char *cmd, vmi_instance_t *vmi);
+
+/* The discovery-hint cache (hints.c). vmi_init_complete, with the cached
+ * record for the target given to the library first and a new one stored
+ * after a discovery that did without it (zero configuration only).
+ * EXIT_OK, or EXIT_TARGET with *err and the library's message in msg. */
+int hints_init_complete(const struct global *g, vmi_instance_t *vmi,
+                        const void *domain, uint64_t flags, vmi_config_t mode,
+                        void *config, vmi_init_error_t *err, char *msg,
+                        size_t msglen);
+bool hints_enabled(const struct global *g);
+/* The cache file for this target (create: make its directory). */
+bool hints_path(vmi_instance_t vmi, char *path, size_t len, bool create);
 
 /* Which page tables to use: --dtb / --mode, else what the target knows. */
 struct paging {

@@ -57,6 +57,7 @@ static void sources(const tvmi_linux_info_t *i)
     out_str("kallsyms_layout", "kallsyms layout", i->kallsyms_layout);
     out_hex("token_table_pa", "kallsyms token table", i->token_table_pa);
     out_str("found_by", "found by", i->found_by);
+    out_str("hints", "discovery hints", i->hints);
     out_num("kernel_images", "kernel images", (uint64_t)i->kernel_images);
     if (i->btf_pa) {
         out_hex("btf_pa", "BTF in memory", i->btf_pa);
@@ -129,6 +130,11 @@ const struct command cmd_linux_info = {
         "paging depth and kernel page-table root, BTF; prints them with the\n"
         "checks made between independent facts.\n"
         "\n"
+        "What a discovery found is kept in ~/.cache/tinyvmi/hints/ (or\n"
+        "$XDG_CACHE_HOME/tinyvmi/hints/) and checked against memory at the\n"
+        "next start on the same target, which then skips the scan;\n"
+        "--no-hints (or TINYVMI_NO_HINTS=1) neither reads nor writes it.\n"
+        "\n"
         "Profiles (global options) replace what memory gives, after a check\n"
         "against it; a profile that disagrees with memory is an error:\n"
         "  --profile F    Volatility 3 ISF (.json or .json.xz): symbols, layouts\n"
@@ -141,7 +147,8 @@ const struct command cmd_linux_info = {
         "JSON keys: target, banner, release, version, text_va, text_pa, end_va,\n"
         "virt_slide, phys_slide (signed \"0x..\"), paging_levels, page_mode,\n"
         "kernel_dtb, symbols (count), symbol_source, type_source,\n"
-        "kallsyms_layout, token_table_pa, found_by, kernel_images, btf_pa\n"
+        "kallsyms_layout, token_table_pa, found_by, hints (\"none given\",\n"
+        "\"accepted\" or \"rejected: why\"), kernel_images, btf_pa\n"
         "(null when none), btf_size, btf_types, checks: {phys_base, l5,\n"
         "token_table_symbol, registers: \"ok\"|\"mismatch\"|\"not done\",\n"
         "registers_dtb, and with a profile profile_banner, profile_symbols,\n"

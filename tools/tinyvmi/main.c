@@ -13,9 +13,11 @@
 #include "cli.h"
 #include "output.h"
 
+extern const struct command cmd_watch; /* watch.c */
+
 static const struct command *const commands[] = {
     &cmd_info, &cmd_read, &cmd_translate, &cmd_dump, &cmd_sym, &cmd_linux_info,
-    &cmd_ps, &cmd_modules, &cmd_dmesg,
+    &cmd_ps, &cmd_modules, &cmd_dmesg, &cmd_write, &cmd_appliance, &cmd_watch,
     NULL,
 };
 
@@ -31,6 +33,7 @@ static const char top_help_head[] =
     "  --sysmap F     Linux profile: System.map\n"
     "  --btf F        Linux profile: BTF (raw .BTF or /sys/kernel/btf/vmlinux)\n"
     "  --config F     a libvmi.conf; --domain NAME picks its entry\n"
+    "  --no-hints     no discovery-hint cache (also TINYVMI_NO_HINTS=1)\n"
     "  --json         print one JSON document on stdout (see below)\n"
     "  --help, -h     this text; 'tinyvmi COMMAND --help' for a command\n"
     "  --version      print the version\n"
@@ -134,7 +137,7 @@ static int match_opt(const char *cmd, const struct opt *o, int argc,
 }
 
 enum { G_FILE, G_XEN, G_JSON, G_WRITE, G_PROFILE, G_SYSMAP, G_BTF, G_CONFIG,
-       G_DOMAIN };
+       G_DOMAIN, G_NO_HINTS };
 static const struct opt global_opts[] = {
     [G_FILE] = { "file", true },
     [G_XEN] = { "xen", true },
@@ -145,6 +148,7 @@ static const struct opt global_opts[] = {
     [G_BTF] = { "btf", true },
     [G_CONFIG] = { "config", true },
     [G_DOMAIN] = { "domain", true },
+    [G_NO_HINTS] = { "no-hints", false },
     { NULL, false },
 };
 
@@ -170,6 +174,7 @@ static int global_option(const char *cmd, int argc, char **argv, int i,
         case G_BTF: g->btf = val; break;
         case G_CONFIG: g->config = val; break;
         case G_DOMAIN: g->domain = val; break;
+        case G_NO_HINTS: g->no_hints = true; break;
         }
         return n;
     }

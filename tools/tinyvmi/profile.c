@@ -94,9 +94,8 @@ int target_open_os(const struct global *g, const char *cmd, vmi_instance_t *vmi)
     const void *domain = NULL;
     uint64_t flags, domid;
     void *config = NULL;
-    char *str = NULL;
-    status_t rc;
-    int bad;
+    char *str = NULL, msg[1024];
+    int rc, bad;
 
     *vmi = NULL;
     if ((bad = domain_of(g, cmd, &domain, &flags, &domid)) != EXIT_OK)
@@ -121,13 +120,13 @@ int target_open_os(const struct global *g, const char *cmd, vmi_instance_t *vmi)
         mode = VMI_CONFIG_STRING;
         config = str;
     }
-    rc = vmi_init_complete(vmi, domain, flags, NULL, mode, config, &err);
+    rc = hints_init_complete(g, vmi, domain, flags, mode, config, &err, msg,
+                             sizeof(msg));
     free(str);
-    if (rc == VMI_SUCCESS)
+    if (rc == EXIT_OK)
         return EXIT_OK;
     *vmi = NULL;
     if (err == VMI_INIT_ERROR_OS)
-        return fail("%s", tvmi_init_error_message());
-    return fail("opening %s: %s", g->file ? "snapshot" : "Xen domain",
-                tvmi_init_error_message());
+        return fail("%s", msg);
+    return fail("opening %s: %s", g->file ? "snapshot" : "Xen domain", msg);
 }

@@ -162,7 +162,10 @@ static int run_read(const struct global *g, const struct args *a)
 
     if (rc != EXIT_OK)
         return rc;
-    rc = target_open(g, "read", &vmi);
+    /* A pid other than 0 means a process's page tables: the OS layer finds
+     * them. */
+    rc = r.by_pid && r.pid != 0 ? target_open_os(g, "read", &vmi)
+                                : target_open(g, "read", &vmi);
     if (rc != EXIT_OK)
         return rc;
     if (r.virtual)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -324,6 +325,27 @@ static status_t snap_open(vmi_instance_t vmi, const void *domain,
     return VMI_SUCCESS;
 }
 
+/* The file as it is now: a rewritten or replaced snapshot is another
+ * target (hints and other caches keyed on this must not carry over). */
+static bool snap_identity(vmi_instance_t vmi, char *buf, size_t len)
+{
+    const struct snap *s = vmi->drv_data;
+    char *real = realpath(s->path, NULL);
+    struct stat st;
+    int n;
+
+    if (!real || fstat(s->fd, &st) < 0) {
+        free(real);
+        return false;
+    }
+    n = snprintf(buf, len, "file %s dev %llu ino %llu size %llu mtime %lld.%09ld",
+                 real, (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    free(real);
+    return n > 0 && (size_t)n < len;
+}
+
 /* Writes through a MAP_SHARED mapping are in the page cache already, so
  * they reach the file without an msync; close does not wait for the disk. */
 static void snap_close(vmi_instance_t vmi)
@@ -342,4 +364,5 @@ const struct tvmi_driver_ops tvmi_driver_snapshot = {
     .map_frame = snap_map_frame,
     .get_ranges = snap_get_ranges,
     .get_vcpureg = snap_get_vcpureg,
+    .identity = snap_identity,
 };

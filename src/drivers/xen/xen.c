@@ -200,6 +200,7 @@ static status_t open_domain(vmi_instance_t vmi, struct xen *x,
     if (rc || check_alive(vmi, x, &info) || xen_max_gfn(vmi, x, &x->max_gfn))
         return VMI_FAILURE;
     x->hvm = info.flags & XEN_DOMINF_hvm_guest;
+    memcpy(x->handle, info.handle, sizeof(x->handle));
     x->tot_pages = info.tot_pages;
     vmi->drv_name = kind_of(&info);
     vmi->num_vcpus = info.max_vcpu_id + 1;
@@ -241,6 +242,20 @@ static void xen_close(vmi_instance_t vmi)
     vmi->drv_data = NULL;
 }
 
+/* UUID and domid: a domain restarted (new domid) or recreated (new UUID)
+ * is another target for caches kept between runs. */
+static bool xen_identity(vmi_instance_t vmi, char *buf, size_t len)
+{
+    const struct xen *x = xen_of(vmi);
+    const uint8_t *u = x->handle;
+    int n = snprintf(buf, len, "xen uuid %02x%02x%02x%02x-%02x%02x-%02x%02x-"
+                     "%02x%02x-%02x%02x%02x%02x%02x%02x domid %u",
+                     u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+                     u[10], u[11], u[12], u[13], u[14], u[15], x->domid);
+
+    return n > 0 && (size_t)n < len;
+}
+
 const struct tvmi_driver_ops tvmi_driver_xen = {
     .name = "xen",
     .mode = VMI_XEN,
@@ -255,4 +270,5 @@ const struct tvmi_driver_ops tvmi_driver_xen = {
     .set_vcpureg = xen_set_vcpureg,
     .pause = xen_pause,
     .resume = xen_resume,
+    .identity = xen_identity,
 };

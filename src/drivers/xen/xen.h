@@ -55,6 +55,7 @@ struct xen {
     struct xen_domctl *dc;     /* hypercall buffer for domctls */
     uint32_t domctl_version;
     uint32_t domid;
+    uint8_t handle[16];        /* the domain's UUID (getdomaininfo) */
     char name[128];
     bool hvm;                  /* HVM or PVH: registers from the HVM context */
 

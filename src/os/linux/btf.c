@@ -5,7 +5,10 @@
  *
  * Only what layouts need is read: struct/union sizes and member offsets,
  * looking through anonymous members (mm_struct keeps pgd in one). The
- * header is checked at init; the blob is mapped and indexed on first use.
+ * header is checked at init; the blob is mapped and indexed on first use:
+ * one pass over the types, struct/union names hashed. Every answer is
+ * kept as a fact (found or not) for the hint record, and facts a hint
+ * gives answer without the index at all.
  *
  * Format (Documentation/bpf/btf.rst): a 24-byte header, then types and
  * strings at offsets relative to the header's end. A type is 12 bytes
@@ -25,6 +28,12 @@ enum {
     KIND_DECL_TAG, KIND_TYPE_TAG, KIND_ENUM64,
 };
 
+/* A struct/union name in the hash table: the first id of that name. */
+struct named_slot {
+    uint32_t id;            /* 0: empty */
+    uint32_t hash;
+};
+
 struct lx_btf {
     addr_t pa;
     size_t size;
@@ -33,9 +42,12 @@ struct lx_btf {
     const uint8_t *blob;
     uint32_t ntypes;        /* ids 1..ntypes */
     uint32_t *type_at;      /* [ntypes + 1]: blob offset of each type */
-    uint32_t *composites;   /* struct/union ids sorted by name */
-    uint32_t ncomposites;
+    struct named_slot *composites; /* open addressing, by name */
+    uint32_t mask;          /* slots - 1 */
     char error[160];        /* why loading failed, if it did */
+    uint32_t known_types;   /* from a hint, until indexed */
+    struct lx_btf_fact facts[LX_BTF_FACTS];
+    size_t nfacts;
 };
 
 static uint32_t kind_of(uint32_t info) { return (info >> 24) & 0x1f; }
@@ -101,10 +113,36 @@ static status_t parse_header(vmi_instance_t vmi, struct lx_btf *b)
     return VMI_SUCCESS;
 }
 
+status_t lx_btf_at(vmi_instance_t vmi, struct lx_state *st, addr_t pa,
+                   size_t size)
+{
+    struct lx_btf *b;
+
+    if (size < 24 || size > BTF_MAX_SIZE)
+        return tvmi_fail(vmi, "BTF at PA 0x%llx: %zu bytes is no BTF blob",
+                         (unsigned long long)pa, size);
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return tvmi_fail(vmi, "out of memory");
+    b->pa = pa;
+    b->size = size;
+    if (parse_header(vmi, b) != VMI_SUCCESS) {
+        free(b);
+        return VMI_FAILURE;
+    }
+    lx_btf_free(st->btf);
+    st->btf = b;
+    st->info.btf_pa = b->pa;
+    st->info.btf_size = b->size;
+    snprintf(st->info.type_source, sizeof(st->info.type_source),
+             "BTF in guest memory (__start_BTF, PA 0x%llx, %zu bytes)",
+             (unsigned long long)b->pa, b->size);
+    return VMI_SUCCESS;
+}
+
 status_t lx_btf_load(vmi_instance_t vmi, struct lx_state *st)
 {
     addr_t start, stop;
-    struct lx_btf *b;
 
     if (!lx_sym_lookup(&st->syms, "__start_BTF", &start) ||
         !lx_sym_lookup(&st->syms, "__stop_BTF", &stop))
@@ -115,22 +153,8 @@ status_t lx_btf_load(vmi_instance_t vmi, struct lx_state *st)
         return tvmi_fail(vmi, "__start_BTF..__stop_BTF (0x%llx..0x%llx) is not "
                          "inside the image", (unsigned long long)start,
                          (unsigned long long)stop);
-    b = calloc(1, sizeof(*b));
-    if (!b)
-        return tvmi_fail(vmi, "out of memory");
-    b->pa = st->info.text_pa + (start - st->info.text_va);
-    b->size = (size_t)(stop - start);
-    if (parse_header(vmi, b) != VMI_SUCCESS) {
-        free(b);
-        return VMI_FAILURE;
-    }
-    st->btf = b;
-    st->info.btf_pa = b->pa;
-    st->info.btf_size = b->size;
-    snprintf(st->info.type_source, sizeof(st->info.type_source),
-             "BTF in guest memory (__start_BTF, PA 0x%llx, %zu bytes)",
-             (unsigned long long)b->pa, b->size);
-    return VMI_SUCCESS;
+    return lx_btf_at(vmi, st, st->info.text_pa + (start - st->info.text_va),
+                     (size_t)(stop - start));
 }
 
 void lx_btf_free(struct lx_btf *b)
@@ -156,7 +180,9 @@ static const char *str_at(const struct lx_btf *b, uint32_t off)
     return off < b->str_len ? (const char *)b->blob + b->str_off + off : "";
 }
 
-static bool count_types(struct lx_btf *b, uint32_t *n, bool fill)
+/* One pass: where each type starts. type_at has room for the most types
+ * the section can hold (12 bytes each). */
+static bool count_types(struct lx_btf *b)
 {
     uint32_t pos = b->type_off, end = b->type_off + b->type_len, id = 0;
 
@@ -167,12 +193,10 @@ static bool count_types(struct lx_btf *b, uint32_t *n, bool fill)
         extra = extra_size(lx_get_u32(b->blob + pos + 4));
         if (extra < 0 || (uint64_t)extra > end - pos - 12)
             return false;
-        if (fill)
-            b->type_at[id + 1] = pos;
-        id++;
+        b->type_at[++id] = pos;
         pos += 12 + (uint32_t)extra;
     }
-    *n = id;
+    b->ntypes = id;
     return true;
 }
 
@@ -191,38 +215,45 @@ static bool composite(uint32_t info)
     return kind_of(info) == KIND_STRUCT || kind_of(info) == KIND_UNION;
 }
 
-/* qsort has no context argument: sort (name, id) pairs instead. */
-struct named {
-    const char *name;
-    uint32_t id;
-};
-
-static int named_cmp(const void *x, const void *y)
+static uint32_t name_hash(const char *s)
 {
-    const struct named *a = x, *b = y;
-    int c = strcmp(a->name, b->name);
-    return c ? c : (a->id > b->id) - (a->id < b->id);
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h | 1; /* never 0, so a slot's hash alone tells it is used */
 }
 
+/* Struct and union names into a table at most half full; the first id of
+ * a name wins (a later one is another type of the same name). */
 static bool index_composites(struct lx_btf *b)
 {
-    struct named *v = malloc(sizeof(*v) * (b->ntypes + 1));
-    uint32_t n = 0;
+    uint32_t n = 0, cap = 16;
 
-    if (!v)
-        return false;
     for (uint32_t id = 1; id <= b->ntypes; id++)
-        if (composite(info_of(b, id)) && name_off(b, id)) {
-            v[n].name = str_at(b, name_off(b, id));
-            v[n++].id = id;
-        }
-    qsort(v, n, sizeof(*v), named_cmp);
-    b->composites = malloc(sizeof(uint32_t) * (n + 1));
-    for (uint32_t i = 0; b->composites && i < n; i++)
-        b->composites[i] = v[i].id;
-    b->ncomposites = n;
-    free(v);
-    return b->composites != NULL;
+        n += composite(info_of(b, id)) && name_off(b, id);
+    while (cap < 2 * n)
+        cap *= 2;
+    b->composites = calloc(cap, sizeof(*b->composites));
+    if (!b->composites)
+        return false;
+    b->mask = cap - 1;
+    for (uint32_t id = 1; id <= b->ntypes; id++) {
+        const char *name;
+        uint32_t h, at;
+
+        if (!composite(info_of(b, id)) || !name_off(b, id))
+            continue;
+        name = str_at(b, name_off(b, id));
+        h = name_hash(name);
+        for (at = h & b->mask; b->composites[at].id; at = (at + 1) & b->mask)
+            if (b->composites[at].hash == h &&
+                !strcmp(str_at(b, name_off(b, b->composites[at].id)), name))
+                break;
+        if (!b->composites[at].id)
+            b->composites[at] = (struct named_slot){ id, h };
+    }
+    return true;
 }
 
 static status_t btf_ready(vmi_instance_t vmi, struct lx_btf *b)
@@ -239,9 +270,8 @@ static status_t btf_ready(vmi_instance_t vmi, struct lx_btf *b)
         return tvmi_fail(vmi, "BTF: out of memory");
     b->blob = b->view.p;
     if (b->blob[b->str_off + b->str_len - 1] != 0 ||
-        !count_types(b, &b->ntypes, false) ||
-        !(b->type_at = malloc(sizeof(uint32_t) * ((size_t)b->ntypes + 1))) ||
-        !count_types(b, &b->ntypes, true) || !index_composites(b)) {
+        !(b->type_at = malloc(sizeof(uint32_t) * ((size_t)b->type_len / 12 + 2))) ||
+        !count_types(b) || !index_composites(b)) {
         snprintf(b->error, sizeof(b->error), "%s: malformed type section",
                  where(b, wb));
         return tvmi_fail(vmi, "%s", b->error);
@@ -252,18 +282,12 @@ static status_t btf_ready(vmi_instance_t vmi, struct lx_btf *b)
 /* The first struct or union of that name (declarations are KIND_FWD). */
 static uint32_t find_composite(const struct lx_btf *b, const char *name)
 {
-    uint32_t lo = 0, hi = b->ncomposites;
+    uint32_t h = name_hash(name);
 
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (strcmp(str_at(b, name_off(b, b->composites[mid])), name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < b->ncomposites &&
-        !strcmp(str_at(b, name_off(b, b->composites[lo])), name))
-        return b->composites[lo];
+    for (uint32_t at = h & b->mask; b->composites[at].id; at = (at + 1) & b->mask)
+        if (b->composites[at].hash == h &&
+            !strcmp(str_at(b, name_off(b, b->composites[at].id)), name))
+            return b->composites[at].id;
     return 0;
 }
 
@@ -372,18 +396,88 @@ static void int_bitfield(const struct lx_btf *b, struct member *m)
     }
 }
 
+/* ---- facts: answers kept, and answers given by a hint ------------------ */
+
+static const struct lx_btf_fact *fact_find(const struct lx_btf *b, char kind,
+                                           const char *st, const char *member)
+{
+    for (size_t i = 0; b && i < b->nfacts; i++) {
+        const struct lx_btf_fact *f = &b->facts[i];
+        if (f->kind == kind && !strcmp(f->st, st) && !strcmp(f->member, member))
+            return f;
+    }
+    return NULL;
+}
+
+void lx_btf_know(struct lx_btf *b, const struct lx_btf_fact *f)
+{
+    if (!b || b->nfacts >= LX_BTF_FACTS || (f->kind != 'f' && f->kind != 's') ||
+        strnlen(f->st, sizeof(f->st)) >= sizeof(f->st) ||
+        strnlen(f->member, sizeof(f->member)) >= sizeof(f->member) ||
+        fact_find(b, f->kind, f->st, f->member))
+        return;
+    b->facts[b->nfacts++] = *f;
+}
+
+bool lx_btf_fact_at(const struct lx_btf *b, size_t i, struct lx_btf_fact *out)
+{
+    if (!b || i >= b->nfacts)
+        return false;
+    *out = b->facts[i];
+    return true;
+}
+
+void lx_btf_know_types(struct lx_btf *b, uint32_t ntypes)
+{
+    if (b && ntypes <= BTF_MAX_TYPES)
+        b->known_types = ntypes;
+}
+
+static void remember(struct lx_btf *b, char kind, const char *st,
+                     const char *member, bool found, bool missing_struct,
+                     const struct lx_field *f)
+{
+    struct lx_btf_fact k = { .kind = kind, .found = found,
+                             .missing_struct = missing_struct };
+
+    if (strlen(st) >= sizeof(k.st) || strlen(member) >= sizeof(k.member))
+        return;
+    memcpy(k.st, st, strlen(st) + 1);
+    memcpy(k.member, member, strlen(member) + 1);
+    if (f)
+        k.f = *f;
+    lx_btf_know(b, &k);
+}
+
+/* The failure a known absence stands for, worded as the lookup words it. */
+static status_t missing(vmi_instance_t vmi, const struct lx_btf_fact *k)
+{
+    if (k->missing_struct)
+        return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", k->st);
+    return tvmi_fail(vmi, "BTF: '%.64s' has no member '%.64s'", k->st, k->member);
+}
+
+/* ---- lookups ---------------------------------------------------------------- */
+
+enum { MISSING_NONE, MISSING_STRUCT, MISSING_MEMBER };
+
 static status_t lookup(vmi_instance_t vmi, struct lx_btf *b, const char *st,
-                       const char *member, struct member *m)
+                       const char *member, struct member *m, int *why)
 {
     uint32_t id;
 
+    *why = MISSING_NONE;
     if (btf_ready(vmi, b) != VMI_SUCCESS)
         return VMI_FAILURE;
     id = find_composite(b, st);
-    if (!id)
+    if (!id) {
+        *why = MISSING_STRUCT;
         return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", st);
-    if (!find_member(b, id, member, 0, m))
+    }
+    if (!find_member(b, id, member, 0, m)) {
+        *why = MISSING_MEMBER;
         return tvmi_fail(vmi, "BTF: '%.64s' has no member '%.64s'", st, member);
+    }
     int_bitfield(b, m);
     return VMI_SUCCESS;
 }
@@ -391,9 +485,15 @@ static status_t lookup(vmi_instance_t vmi, struct lx_btf *b, const char *st,
 status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *b,
                               const char *st, const char *member, size_t *off)
 {
+    const struct lx_btf_fact *k = fact_find(b, 'f', st, member);
     struct member m;
+    int why;
 
-    if (lookup(vmi, b, st, member, &m) != VMI_SUCCESS)
+    if (k && !k->found)
+        return missing(vmi, k);
+    if (k)
+        m = (struct member){ 8 * (uint64_t)k->f.off + k->f.bit, 0, k->f.width };
+    else if (lookup(vmi, b, st, member, &m, &why) != VMI_SUCCESS)
         return VMI_FAILURE;
     if (m.bits % 8 || m.width)
         return tvmi_fail(vmi, "BTF: %.64s.%.64s is a bitfield (bit %llu)", st,
@@ -405,12 +505,23 @@ status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *b,
 status_t lx_btf_field(vmi_instance_t vmi, struct lx_btf *b, const char *st,
                       const char *member, struct lx_field *f)
 {
+    const struct lx_btf_fact *k = fact_find(b, 'f', st, member);
     struct member m;
     uint64_t size = 0;
     uint32_t nelems = 0;
+    int why;
 
-    if (lookup(vmi, b, st, member, &m) != VMI_SUCCESS)
+    if (k) {
+        if (!k->found)
+            return missing(vmi, k);
+        *f = k->f;
+        return VMI_SUCCESS;
+    }
+    if (lookup(vmi, b, st, member, &m, &why) != VMI_SUCCESS) {
+        if (why != MISSING_NONE)
+            remember(b, 'f', st, member, false, why == MISSING_STRUCT, NULL);
         return VMI_FAILURE;
+    }
     if (!m.width && !type_size(b, m.type, &size, &nelems))
         return tvmi_fail(vmi, "BTF: %.64s.%.64s has a type of no known size",
                          st, member);
@@ -423,25 +534,46 @@ status_t lx_btf_field(vmi_instance_t vmi, struct lx_btf *b, const char *st,
     };
     if (m.width) /* the bytes the bitfield touches */
         f->size = (f->bit + m.width + 7) / 8;
+    remember(b, 'f', st, member, true, false, f);
     return VMI_SUCCESS;
 }
 
 status_t lx_btf_struct_size(vmi_instance_t vmi, struct lx_btf *b,
                             const char *st, size_t *size)
 {
+    const struct lx_btf_fact *k = fact_find(b, 's', st, "");
+    struct lx_field f = { 0 };
     uint32_t id;
 
+    if (k) {
+        if (!k->found)
+            return missing(vmi, k);
+        *size = k->f.size;
+        return VMI_SUCCESS;
+    }
     if (btf_ready(vmi, b) != VMI_SUCCESS)
         return VMI_FAILURE;
     id = find_composite(b, st);
-    if (!id)
+    if (!id) {
+        remember(b, 's', st, "", false, true, NULL);
         return tvmi_fail(vmi, "BTF: no struct or union '%.64s'", st);
-    *size = lx_get_u32(type_ptr(b, id) + 8);
+    }
+    *size = f.size = lx_get_u32(type_ptr(b, id) + 8);
+    remember(b, 's', st, "", true, false, &f);
     return VMI_SUCCESS;
+}
+
+uint32_t lx_btf_types_known(const struct lx_btf *b)
+{
+    if (!b || b->error[0])
+        return 0;
+    return b->composites ? b->ntypes : b->known_types;
 }
 
 uint32_t lx_btf_type_count(vmi_instance_t vmi, struct lx_btf *b)
 {
+    if (b && !b->composites && !b->error[0] && b->known_types)
+        return b->known_types;
     return b && btf_ready(vmi, b) == VMI_SUCCESS ? b->ntypes : 0;
 }
 

@@ -15,6 +15,11 @@
  * names decode exactly up to markers that agree with them, then try each
  * place the addresses may be, keeping the one that sorts. Nothing is taken
  * on position alone.
+ *
+ * Validation walks the names' lengths and markers only (cheap); decoding
+ * (lx_names_cmp, lx_names_find, lx_names_decode at the end) is done when
+ * symbols.c asks: the few names a lookup compares, or all of them when a
+ * caller wants names by index.
  */
 #include "lx.h"
 
@@ -49,31 +54,47 @@ static size_t entry_len(const uint8_t *names, size_t len, size_t *pos)
     return l <= len - *pos ? l : 0;
 }
 
-/* Pass 1: do n entries fit in names[0, len), with each 256th at the offset
- * kallsyms_markers says, and decoded names of sane length? */
+static bool type_letter(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '?';
+}
+
+/* Do n entries fit in names[0, len), with each 256th at the offset
+ * kallsyms_markers says, and decoded names (type letter first) of sane
+ * length? The decoded length is only summed when the entry's length
+ * times the longest token could exceed the bound: that is rare, and
+ * summing every entry costs more than the rest of the walk. */
 static bool names_walk(const uint8_t *names, size_t len, uint32_t n,
                        const struct lx_tokens *tk, const uint8_t *markers,
-                       size_t *end, size_t *decoded)
+                       size_t *end)
 {
-    size_t pos = 0, total = 0;
+    size_t pos = 0, longest = 1;
 
+    for (unsigned t = 0; t < 256; t++)
+        if (tk->len[t] > longest)
+            longest = tk->len[t];
     for (uint32_t i = 0; i < n; i++) {
         size_t l, dl = 0;
+        uint8_t first;
 
         if ((i & 255) == 0 && lx_get_u32(markers + 4 * (i >> 8)) != pos)
             return false;
         l = entry_len(names, len, &pos);
         if (l == 0)
             return false;
-        for (size_t k = 0; k < l; k++)
-            dl += tk->len[names[pos + k]];
-        if (dl < 2 || dl >= LX_NAME_MAX)
+        first = names[pos];
+        if (!type_letter(tk->text[tk->off[first]]) ||
+            (l == 1 && tk->len[first] < 2))
             return false;
-        total += dl + 1;
+        if (l * longest >= LX_NAME_MAX) {
+            for (size_t k = 0; k < l; k++)
+                dl += tk->len[names[pos + k]];
+            if (dl >= LX_NAME_MAX)
+                return false;
+        }
         pos += l;
     }
     *end = pos;
-    *decoded = total;
     return true;
 }
 
@@ -97,12 +118,11 @@ static bool layout_fits(vmi_instance_t vmi, const struct win *w, size_t names,
                         size_t m, uint32_t n, struct lx_tables *tab,
                         int *walks)
 {
-    size_t end, decoded;
+    size_t end;
 
     if (!markers_plausible(w, names, m, n) || (*walks)++ >= MAX_FULL_WALKS)
         return false;
-    if (!names_walk(w->buf + names, m - names, n, &tab->tok, w->buf + m,
-                    &end, &decoded))
+    if (!names_walk(w->buf + names, m - names, n, &tab->tok, w->buf + m, &end))
         return false;
     if (m - (names + end) >= 8) /* only alignment may separate them */
         return false;
@@ -169,8 +189,10 @@ static bool search_window(vmi_instance_t vmi, const struct win *w,
 }
 
 /* kallsyms_num_syms, _names and _markers: windows of growing size below
- * the token table. */
-static status_t find_names(vmi_instance_t vmi, struct lx_tables *tab)
+ * the token table. The window that held them is handed back (*win): the
+ * names are decoded from it later without mapping them again. */
+static status_t find_names(vmi_instance_t vmi, struct lx_tables *tab,
+                           struct lx_view *win, addr_t *win_pa, size_t *win_len)
 {
     static const size_t spans[] = { 4u << 20, 32u << 20 };
     addr_t t = tab->tok.table_pa;
@@ -178,7 +200,6 @@ static status_t find_names(vmi_instance_t vmi, struct lx_tables *tab)
     for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
         struct lx_view view;
         struct win w;
-        bool found;
 
         /* Page-aligned, so alignment in the window is alignment in RAM. */
         w.base = (t > spans[i] ? t - spans[i] : 0) & TVMI_PAGE_MASK;
@@ -186,10 +207,13 @@ static status_t find_names(vmi_instance_t vmi, struct lx_tables *tab)
         if (!lx_view_map(vmi, w.base, w.len, &view))
             return tvmi_fail(vmi, "out of memory");
         w.buf = view.p;
-        found = search_window(vmi, &w, tab);
-        lx_view_unmap(&view);
-        if (found)
+        if (search_window(vmi, &w, tab)) {
+            *win = view;
+            *win_pa = w.base;
+            *win_len = w.len;
             return VMI_SUCCESS;
+        }
+        lx_view_unmap(&view);
         if (w.base == 0)
             break;
     }
@@ -207,8 +231,8 @@ static status_t find_names(vmi_instance_t vmi, struct lx_tables *tab)
  * value and a negative one counts down from relative_base - 1; without,
  * all are relative_base + offset. A relative table must also hold the base
  * itself (it is _text, the lowest relative symbol). */
-static bool addresses_valid(enum lx_addr_kind kind, uint64_t base,
-                            const uint8_t *t, uint32_t n)
+bool lx_addresses_sorted(enum lx_addr_kind kind, uint64_t base,
+                         const uint8_t *t, uint32_t n)
 {
     uint64_t prev = lx_addr_decode(kind, base, t, 0);
     bool has_base = kind == LX_ADDR_ABSOLUTE || prev == base;
@@ -235,7 +259,7 @@ static bool try_relative(vmi_instance_t vmi, struct lx_tables *tab,
         !lx_view_map(vmi, offs, 4 * (size_t)tab->num_syms, &syms->addrs))
         return false;
     for (size_t i = 0; i < 2; i++) {
-        if (addresses_valid(kinds[i], syms->base, syms->addrs.p, tab->num_syms)) {
+        if (lx_addresses_sorted(kinds[i], syms->base, syms->addrs.p, tab->num_syms)) {
             syms->kind = kinds[i];
             tab->absolute_percpu = kinds[i] == LX_ADDR_ABS_PERCPU;
             tab->relative_base = syms->base;
@@ -259,7 +283,7 @@ static bool try_absolute(vmi_instance_t vmi, struct lx_tables *tab,
     if (!lx_view_map(vmi, tab->addrs_pa, len, &syms->addrs))
         return false;
     syms->kind = LX_ADDR_ABSOLUTE;
-    if (addresses_valid(LX_ADDR_ABSOLUTE, 0, syms->addrs.p, tab->num_syms))
+    if (lx_addresses_sorted(LX_ADDR_ABSOLUTE, 0, syms->addrs.p, tab->num_syms))
         return true;
     lx_view_unmap(&syms->addrs);
     return false;
@@ -294,29 +318,150 @@ static status_t find_addresses(vmi_instance_t vmi, struct lx_tables *tab,
 
 /* ---- decoding ------------------------------------------------------------ */
 
-static bool type_letter(char c)
+/* Where entry i starts (*pos, after its length) and its length: from the
+ * marker of its group of 256, walking the lengths of the ones before. */
+static bool entry_at(const struct lx_names *n, uint32_t i, size_t *pos,
+                     size_t *len)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '?';
+    size_t p;
+
+    if (i >= n->count)
+        return false;
+    p = lx_get_u32(n->markers + 4 * (size_t)(i >> 8));
+    for (uint32_t k = i & ~255u;; k++) {
+        size_t l = entry_len(n->names, n->len, &p);
+
+        if (l == 0)
+            return false;
+        if (k == i) {
+            *pos = p;
+            *len = l;
+            return true;
+        }
+        p += l;
+    }
 }
 
-/* Pass 2: every name into the pool as "<type><name>\0". Tokens are short:
- * copying a fixed 16 bytes and advancing by the length is much faster than
- * a copy of the exact length (the token text and the pool have 16 bytes of
- * slack for it). */
-static status_t decode_names(vmi_instance_t vmi, const struct lx_tables *tab,
-                             const uint8_t *names, size_t len,
+/* strcmp of the entry at names[pos, pos + l) (type letter excluded) with
+ * name; 2 when it decodes too long. */
+static int entry_cmp(const struct lx_tokens *tk, const uint8_t *e, size_t l,
+                     const unsigned char *want)
+{
+    size_t out = 0;
+
+    for (size_t k = 0; k < l; k++) {
+        const unsigned char *t = (const unsigned char *)tk->text + tk->off[e[k]];
+
+        for (size_t j = 0; j < tk->len[e[k]]; j++, out++) {
+            if (out == 0) /* the type letter */
+                continue;
+            if (out >= LX_NAME_MAX)
+                return 2;
+            if (t[j] != *want)
+                return t[j] < *want ? -1 : 1;
+            want++;
+        }
+    }
+    return *want ? -1 : 0;
+}
+
+int lx_names_cmp(const struct lx_names *n, uint32_t i, const char *name)
+{
+    size_t pos, l;
+
+    if (!entry_at(n, i, &pos, &l))
+        return 2;
+    return entry_cmp(n->tok, n->names + pos, l, (const unsigned char *)name);
+}
+
+bool lx_names_get(const struct lx_names *n, uint32_t i, char *buf, size_t len)
+{
+    size_t pos, l, out = 0;
+
+    if (!len || !entry_at(n, i, &pos, &l))
+        return false;
+    for (size_t k = 0; k < l; k++) {
+        uint8_t t = n->names[pos + k];
+        const char *text = n->tok->text + n->tok->off[t];
+
+        for (size_t j = 0; j < n->tok->len[t]; j++) {
+            if (out + 1 >= len)
+                return false;
+            buf[out++] = text[j];
+        }
+    }
+    buf[out] = '\0';
+    return out >= 2; /* a type letter and a name */
+}
+
+bool lx_names_find(const struct lx_names *n, const char *name, uint32_t *idx)
+{
+    size_t pos = 0;
+
+    for (uint32_t i = 0; i < n->count; i++) {
+        size_t l = entry_len(n->names, n->len, &pos);
+
+        if (l == 0)
+            return false;
+        if (entry_cmp(n->tok, n->names + pos, l, (const unsigned char *)name) == 0) {
+            *idx = i;
+            return true;
+        }
+        pos += l;
+    }
+    return false;
+}
+
+/* Bytes the decoded names take ("<type><name>\0" each), checking every
+ * entry and marker once more: this may be another mapping than the one
+ * validated (a copy of a live guest's memory), or a hint's. */
+static status_t names_size(vmi_instance_t vmi, const struct lx_names *n,
+                           size_t *total)
+{
+    const struct lx_tokens *tk = n->tok;
+    size_t pos = 0, sum = 0;
+
+    for (uint32_t i = 0; i < n->count; i++) {
+        size_t l, dl = 0;
+
+        if ((i & 255) == 0 && lx_get_u32(n->markers + 4 * (i >> 8)) != pos)
+            return tvmi_fail(vmi, "step 4 (kallsyms_names): marker %u does "
+                             "not match the names", i >> 8);
+        l = entry_len(n->names, n->len, &pos);
+        if (l == 0)
+            return tvmi_fail(vmi, "step 4 (kallsyms_names): entry %u is "
+                             "empty or runs past the table", i);
+        for (size_t k = 0; k < l; k++)
+            dl += tk->len[n->names[pos + k]];
+        if (dl < 2 || dl >= LX_NAME_MAX)
+            return tvmi_fail(vmi, "step 4 (kallsyms_names): symbol %u "
+                             "decodes to %zu bytes", i, dl);
+        sum += dl + 1;
+        pos += l;
+    }
+    if (sum >= (1u << 31))
+        return tvmi_fail(vmi, "step 4 (kallsyms_names): the table is too big");
+    *total = sum;
+    return VMI_SUCCESS;
+}
+
+/* Every name into the pool as "<type><name>\0". Tokens are short: copying
+ * a fixed 16 bytes and advancing by the length is much faster than a copy
+ * of the exact length (the token text and the pool have 16 bytes of slack
+ * for it). */
+static status_t decode_names(vmi_instance_t vmi, const struct lx_names *n,
                              struct lx_syms *syms)
 {
-    const struct lx_tokens *tk = &tab->tok;
+    const struct lx_tokens *tk = n->tok;
     size_t pos = 0, out = 0;
     char *pool = syms->pool;
 
-    for (uint32_t i = 0; i < tab->num_syms; i++) {
-        size_t l = entry_len(names, len, &pos), start = out;
+    for (uint32_t i = 0; i < n->count; i++) {
+        size_t l = entry_len(n->names, n->len, &pos), start = out;
 
         syms->name[i] = (uint32_t)out;
         for (size_t k = 0; k < l; k++) {
-            uint8_t b = names[pos + k];
+            uint8_t b = n->names[pos + k];
             const char *src = tk->text + tk->off[b];
 
             if (out + tk->len[b] >= syms->pool_len)
@@ -337,66 +482,94 @@ static status_t decode_names(vmi_instance_t vmi, const struct lx_tables *tab,
     return VMI_SUCCESS;
 }
 
-static status_t decode_all(vmi_instance_t vmi, const struct lx_tables *tab,
-                           struct lx_syms *syms)
+status_t lx_names_decode(vmi_instance_t vmi, const struct lx_names *n,
+                         struct lx_syms *syms)
 {
-    size_t len = (size_t)(tab->names_end_pa - tab->names_pa), end, total;
-    size_t nmark = 4 * (size_t)((tab->num_syms + 255) / 256);
-    struct lx_view nv = { 0 }, mv = { 0 };
-    const uint8_t *names, *markers;
-    status_t rc = VMI_FAILURE;
+    size_t total = 0;
 
-    if (!lx_view_map(vmi, tab->names_pa, len, &nv) ||
-        !lx_view_map(vmi, tab->markers_pa, nmark, &mv)) {
-        rc = tvmi_fail(vmi, "out of memory");
-        goto out;
-    }
-    names = nv.p;
-    markers = mv.p;
-    /* Checked once more: this is the view we decode (a copy, for a live
-     * guest's memory, may differ from what the search saw). */
-    if (!names_walk(names, len, tab->num_syms, &tab->tok, markers, &end, &total) ||
-        total >= (1u << 31)) {
-        rc = tvmi_fail(vmi, "step 4 (kallsyms_names): the table changed or "
-                       "is too big");
-        goto out;
-    }
+    if (names_size(vmi, n, &total) != VMI_SUCCESS)
+        return VMI_FAILURE;
     syms->pool_len = total;
     syms->pool = malloc(total + 16);
-    syms->name = malloc(sizeof(*syms->name) * tab->num_syms);
-    if (!syms->pool || !syms->name)
-        rc = tvmi_fail(vmi, "out of memory");
-    else
-        rc = decode_names(vmi, tab, names, len, syms);
-out:
-    lx_view_unmap(&nv);
-    lx_view_unmap(&mv);
-    return rc;
+    syms->name = malloc(sizeof(*syms->name) * n->count);
+    if (!syms->pool || !syms->name) {
+        free(syms->pool);
+        free(syms->name);
+        syms->pool = NULL;
+        syms->name = NULL;
+        return tvmi_fail(vmi, "decoding kallsyms_names: out of memory");
+    }
+    if (decode_names(vmi, n, syms) == VMI_SUCCESS)
+        return VMI_SUCCESS;
+    free(syms->pool);
+    free(syms->name);
+    syms->pool = NULL;
+    syms->name = NULL;
+    return VMI_FAILURE;
+}
+
+static enum lx_addr_kind addr_kind(const struct lx_tables *tab)
+{
+    if (tab->addr_layout == LX_ADDR_ABS_BEFORE)
+        return LX_ADDR_ABSOLUTE;
+    return tab->absolute_percpu ? LX_ADDR_ABS_PERCPU : LX_ADDR_RELATIVE;
 }
 
 status_t lx_kallsyms_load(vmi_instance_t vmi, struct lx_tables *tab,
                           struct lx_syms *syms)
 {
-    struct lx_view seqs = { 0 };
+    struct lx_view win = { 0 };
+    addr_t win_pa = 0;
+    size_t win_len = 0;
 
     memset(syms, 0, sizeof(*syms));
-    if (find_names(vmi, tab) != VMI_SUCCESS)
+    if (find_names(vmi, tab, &win, &win_pa, &win_len) != VMI_SUCCESS)
         return VMI_FAILURE;
     syms->count = tab->num_syms;
-    if (find_addresses(vmi, tab, syms) != VMI_SUCCESS ||
-        decode_all(vmi, tab, syms) != VMI_SUCCESS)
-        goto fail;
+    if (find_addresses(vmi, tab, syms) != VMI_SUCCESS) {
+        lx_view_unmap(&win);
+        lx_syms_free(syms);
+        return VMI_FAILURE;
+    }
     if (!tab->seqs_pa && tab->addr_layout == LX_ADDR_REL_AFTER)
         tab->seqs_pa = tab->relative_base_pa + 8; /* 6.x: after the base */
-    if (tab->seqs_pa &&
-        !lx_view_map(vmi, tab->seqs_pa, 3 * (size_t)tab->num_syms, &seqs))
-        seqs.p = NULL;
-    if (lx_syms_index(vmi, syms, &seqs) != VMI_SUCCESS)
-        goto fail;
-    if (!syms->seqs.p)
-        tab->seqs_pa = 0;
+    if (lx_syms_lazy(vmi, syms, tab, &win, win_pa, win_len) != VMI_SUCCESS) {
+        lx_syms_free(syms);
+        return VMI_FAILURE;
+    }
+    syms->lazy->addrs_ready = true; /* mapped and sorted (step 3) */
     return VMI_SUCCESS;
-fail:
-    lx_syms_free(syms);
-    return VMI_FAILURE;
+}
+
+/* Hinted tables: what costs a read or two is checked now; the names and
+ * addresses when first used (symbols.c). */
+status_t lx_kallsyms_hinted(vmi_instance_t vmi, struct lx_tables *tab,
+                            struct lx_syms *syms)
+{
+    uint8_t b[8];
+
+    memset(syms, 0, sizeof(*syms));
+    lx_read_zfill(vmi, tab->num_syms_pa, b, 4);
+    if (lx_get_u32(b) != tab->num_syms)
+        return tvmi_fail(vmi, "kallsyms_num_syms at PA 0x%llx is %u, not %u",
+                         (unsigned long long)tab->num_syms_pa, lx_get_u32(b),
+                         tab->num_syms);
+    lx_read_zfill(vmi, tab->markers_pa, b, 4);
+    if (lx_get_u32(b) != 0)
+        return tvmi_fail(vmi, "kallsyms_markers at PA 0x%llx does not start "
+                         "with 0", (unsigned long long)tab->markers_pa);
+    if (tab->addr_layout != LX_ADDR_ABS_BEFORE) {
+        lx_read_zfill(vmi, tab->relative_base_pa, b, 8);
+        if (lx_get_u64(b) != tab->relative_base)
+            return tvmi_fail(vmi, "kallsyms_relative_base at PA 0x%llx "
+                             "changed", (unsigned long long)tab->relative_base_pa);
+    }
+    syms->count = tab->num_syms;
+    syms->kind = addr_kind(tab);
+    syms->base = tab->relative_base;
+    if (lx_syms_lazy(vmi, syms, tab, NULL, 0, 0) != VMI_SUCCESS) {
+        lx_syms_free(syms);
+        return VMI_FAILURE;
+    }
+    return VMI_SUCCESS;
 }

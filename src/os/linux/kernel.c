@@ -29,13 +29,7 @@ void lx_note(tvmi_linux_info_t *info, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Symbols discovery needs, and which of them it can do without. */
-struct ksyms {
-    addr_t text, end, banner, pgt, phys_base, l5, token_table, init_task;
-    bool has_phys_base, has_l5, has_token_table, has_init_task;
-};
-
-static status_t need(vmi_instance_t vmi, const struct lx_syms *s,
+static status_t need(vmi_instance_t vmi, struct lx_syms *s,
                      const char *name, addr_t *va)
 {
     if (lx_sym_lookup(s, name, va))
@@ -44,20 +38,9 @@ static status_t need(vmi_instance_t vmi, const struct lx_syms *s,
                      "%u kallsyms symbols", name, s->count);
 }
 
-static status_t find_ksyms(vmi_instance_t vmi, const struct lx_syms *s,
-                           struct ksyms *k)
+/* The image the symbols describe is plausible. */
+static status_t ksyms_sane(vmi_instance_t vmi, const struct lx_ksyms *k)
 {
-    if (!lx_sym_lookup(s, "_text", &k->text) &&
-        need(vmi, s, "startup_64", &k->text) != VMI_SUCCESS)
-        return VMI_FAILURE;
-    if (need(vmi, s, "_end", &k->end) != VMI_SUCCESS ||
-        need(vmi, s, "linux_banner", &k->banner) != VMI_SUCCESS ||
-        need(vmi, s, "init_top_pgt", &k->pgt) != VMI_SUCCESS)
-        return VMI_FAILURE;
-    k->has_phys_base = lx_sym_lookup(s, "phys_base", &k->phys_base);
-    k->has_l5 = lx_sym_lookup(s, "__pgtable_l5_enabled", &k->l5);
-    k->has_token_table = lx_sym_lookup(s, "kallsyms_token_table", &k->token_table);
-    k->has_init_task = lx_sym_lookup(s, "init_task", &k->init_task);
     if (k->text < LX_KMAP_BASE || k->end <= k->text ||
         k->end - k->text > LX_IMAGE_MAX)
         return tvmi_fail(vmi, "step 5 (kernel symbols): _text 0x%llx .. _end "
@@ -70,7 +53,24 @@ static status_t find_ksyms(vmi_instance_t vmi, const struct lx_syms *s,
     return VMI_SUCCESS;
 }
 
-static addr_t image_pa(const struct ksyms *k, addr_t text_pa, addr_t va)
+static status_t find_ksyms(vmi_instance_t vmi, struct lx_syms *s,
+                           struct lx_ksyms *k)
+{
+    if (!lx_sym_lookup(s, "_text", &k->text) &&
+        need(vmi, s, "startup_64", &k->text) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    if (need(vmi, s, "_end", &k->end) != VMI_SUCCESS ||
+        need(vmi, s, "linux_banner", &k->banner) != VMI_SUCCESS ||
+        need(vmi, s, "init_top_pgt", &k->pgt) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    k->has_phys_base = lx_sym_lookup(s, "phys_base", &k->phys_base);
+    k->has_l5 = lx_sym_lookup(s, "__pgtable_l5_enabled", &k->l5);
+    k->has_token_table = lx_sym_lookup(s, "kallsyms_token_table", &k->token_table);
+    k->has_init_task = lx_sym_lookup(s, "init_task", &k->init_task);
+    return ksyms_sane(vmi, k);
+}
+
+static addr_t image_pa(const struct lx_ksyms *k, addr_t text_pa, addr_t va)
 {
     return text_pa + (va - k->text);
 }
@@ -84,7 +84,7 @@ static bool has_banner(vmi_instance_t vmi, addr_t pa)
 }
 
 /* phys_base, where the image has one: 1 agrees, 0 disagrees, -1 none. */
-static int phys_base_agrees(vmi_instance_t vmi, const struct ksyms *k,
+static int phys_base_agrees(vmi_instance_t vmi, const struct lx_ksyms *k,
                             addr_t text_pa)
 {
     uint8_t b[8];
@@ -96,7 +96,7 @@ static int phys_base_agrees(vmi_instance_t vmi, const struct ksyms *k,
 }
 
 /* Does a walk in mode pm from root map every probe onto the image? */
-static bool maps_image(vmi_instance_t vmi, const struct ksyms *k,
+static bool maps_image(vmi_instance_t vmi, const struct lx_ksyms *k,
                        addr_t text_pa, page_mode_t pm, addr_t root,
                        addr_t token_va)
 {
@@ -120,7 +120,7 @@ struct found {
     page_mode_t pm;
 };
 
-static bool paging_for(vmi_instance_t vmi, const struct ksyms *k,
+static bool paging_for(vmi_instance_t vmi, const struct lx_ksyms *k,
                        addr_t text_pa, addr_t token_va, struct found *f)
 {
     static const page_mode_t modes[] = { VMI_PM_IA32E, VMI_PM_LA57 };
@@ -138,7 +138,7 @@ static bool paging_for(vmi_instance_t vmi, const struct ksyms *k,
 
 /* Tries every aligned _text PA whose image would hold the token table. */
 static status_t find_text_pa(vmi_instance_t vmi, struct lx_state *st,
-                             const struct ksyms *k, struct found *f)
+                             const struct lx_ksyms *k, struct found *f)
 {
     addr_t t = st->tab.tok.table_pa, size = k->end - k->text;
     addr_t c = t & ~(LX_PHYS_ALIGN - 1);
@@ -190,7 +190,7 @@ static void read_banner(vmi_instance_t vmi, tvmi_linux_info_t *info,
     }
 }
 
-static void check_l5(vmi_instance_t vmi, const struct ksyms *k,
+static void check_l5(vmi_instance_t vmi, const struct lx_ksyms *k,
                      const struct found *f, tvmi_linux_info_t *info)
 {
     uint8_t b[4];
@@ -211,7 +211,7 @@ static void check_l5(vmi_instance_t vmi, const struct ksyms *k,
  * info). They stay in use unless their tables do not map the kernel (CR3
  * of a PTI user page table, say): then st->use_root says to replace them. */
 static void check_registers(vmi_instance_t vmi, struct lx_state *st,
-                            const struct ksyms *k, const struct found *f)
+                            const struct lx_ksyms *k, const struct found *f)
 {
     tvmi_linux_info_t *info = &st->info;
     addr_t dtb = info->regs_dtb;
@@ -241,7 +241,7 @@ static void check_registers(vmi_instance_t vmi, struct lx_state *st,
 }
 
 static void fill_info(vmi_instance_t vmi, struct lx_state *st,
-                      const struct ksyms *k, const struct found *f)
+                      const struct lx_ksyms *k, const struct found *f)
 {
     tvmi_linux_info_t *info = &st->info;
     int pb = phys_base_agrees(vmi, k, f->text_pa);
@@ -269,14 +269,47 @@ static void fill_info(vmi_instance_t vmi, struct lx_state *st,
 
 status_t lx_kernel_locate(vmi_instance_t vmi, struct lx_state *st)
 {
-    struct ksyms k = { 0 };
+    struct lx_ksyms *k = &st->ksyms;
     struct found f = { 0 };
 
-    if (find_ksyms(vmi, &st->syms, &k) != VMI_SUCCESS ||
-        find_text_pa(vmi, st, &k, &f) != VMI_SUCCESS)
+    memset(k, 0, sizeof(*k));
+    if (find_ksyms(vmi, &st->syms, k) != VMI_SUCCESS ||
+        find_text_pa(vmi, st, k, &f) != VMI_SUCCESS)
         return VMI_FAILURE;
-    st->syms.text_lo = k.text;
-    st->syms.text_hi = k.end;
-    fill_info(vmi, st, &k, &f);
+    st->syms.text_lo = k->text;
+    st->syms.text_hi = k->end;
+    fill_info(vmi, st, k, &f);
+    return VMI_SUCCESS;
+}
+
+/* Steps 6 and 7 for the one place a hint gives, with its messages. */
+status_t lx_kernel_check(vmi_instance_t vmi, struct lx_state *st,
+                         addr_t text_pa, page_mode_t pm)
+{
+    const struct lx_ksyms *k = &st->ksyms;
+    addr_t t = st->tab.tok.table_pa;
+    struct found f = { .text_pa = text_pa, .pm = pm };
+
+    if (ksyms_sane(vmi, k) != VMI_SUCCESS)
+        return VMI_FAILURE;
+    if (text_pa % LX_PHYS_ALIGN || t < text_pa || t - text_pa >= k->end - k->text)
+        return tvmi_fail(vmi, "_text at PA 0x%llx: not %llu MiB-aligned or "
+                         "not holding the token table",
+                         (unsigned long long)text_pa,
+                         (unsigned long long)(LX_PHYS_ALIGN >> 20));
+    if (!has_banner(vmi, image_pa(k, text_pa, k->banner)))
+        return tvmi_fail(vmi, "step 6 (physical _text): no \"" BANNER "\" at "
+                         "PA 0x%llx", (unsigned long long)image_pa(k, text_pa,
+                                                                   k->banner));
+    f.root = image_pa(k, text_pa, k->pgt);
+    if (phys_base_agrees(vmi, k, text_pa) == 0 ||
+        !maps_image(vmi, k, text_pa, pm, f.root, k->text + (t - text_pa)))
+        return tvmi_fail(vmi, "step 7 (page tables): phys_base or the %d-level "
+                         "init_top_pgt at PA 0x%llx does not map the image "
+                         "onto itself", pm == VMI_PM_LA57 ? 5 : 4,
+                         (unsigned long long)f.root);
+    st->syms.text_lo = k->text;
+    st->syms.text_hi = k->end;
+    fill_info(vmi, st, k, &f);
     return VMI_SUCCESS;
 }

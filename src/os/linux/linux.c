@@ -77,7 +77,6 @@ static void fill_table_info(struct lx_state *st)
     info->names_pa = t->names_pa;
     info->base_relative = t->addr_layout != LX_ADDR_ABS_BEFORE;
     info->absolute_percpu = info->base_relative && t->absolute_percpu;
-    info->seqs_of_names = st->syms.seqs.p != NULL;
     snprintf(info->sym_source, sizeof(info->sym_source),
              "kallsyms tables in guest memory (token table at PA 0x%llx)",
              (unsigned long long)t->tok.table_pa);
@@ -111,6 +110,7 @@ static int try_candidate(vmi_instance_t vmi, struct lx_state *st,
     if (lx_kernel_locate(vmi, st) != VMI_SUCCESS)
         return 2;
     fill_table_info(st);
+    st->info.seqs_of_names = lx_syms_seqs_usable(&st->syms);
     return 3;
 }
 
@@ -166,6 +166,8 @@ static status_t find_kernel(vmi_instance_t vmi, struct lx_state **out)
         };
         snprintf(p.best->info.found_by, sizeof(p.best->info.found_by), "%s",
                  rounds[stats.round >= 0 && stats.round <= 3 ? stats.round : 0]);
+        snprintf(p.best->found_first, sizeof(p.best->found_first), "%s",
+                 p.best->info.found_by);
         p.best->info.kernel_images = p.images;
         if (p.images > 1)
             lx_note(&p.best->info, "%d complete kernel images in RAM: using "
@@ -182,22 +184,57 @@ static status_t find_kernel(vmi_instance_t vmi, struct lx_state **out)
                      (unsigned long long)(vmi->max_pa >> 20));
 }
 
+/* A hint record given to the instance, checked (hints.c); NULL when
+ * there is none or it does not hold, with the reason in status. */
+static struct lx_state *from_hints(vmi_instance_t vmi, char *status, size_t len)
+{
+    struct lx_state *st;
+    char why[sizeof(((tvmi_linux_info_t *)0)->hints) - 16];
+
+    snprintf(status, len, "none given");
+    if (!vmi->os_hints_len)
+        return NULL;
+    st = state_new(vmi);
+    if (st && lx_hints_try(vmi, st, why, sizeof(why)) == VMI_SUCCESS) {
+        fill_table_info(st);
+        snprintf(status, len, "accepted");
+        return st;
+    }
+    state_free(st);
+    snprintf(status, len, "rejected: %s", st ? why : "out of memory");
+    return NULL;
+}
+
 static status_t linux_init(vmi_instance_t vmi, vmi_config_t mode, void *config)
 {
-    struct lx_state *st = NULL;
+    char hints[sizeof(((tvmi_linux_info_t *)0)->hints)];
+    struct lx_state *st = from_hints(vmi, hints, sizeof(hints));
+    bool hinted = st != NULL;
 
     /* The kernel is found in memory whatever the config; a profile it
      * names is checked against that, then used (profile.c). */
-    if (find_kernel(vmi, &st) != VMI_SUCCESS)
-        return tvmi_fail_ctx(vmi, "Linux kernel discovery");
+    if (!st && find_kernel(vmi, &st) != VMI_SUCCESS)
+        return tvmi_fail_ctx(vmi, "Linux kernel discovery%s%s",
+                             vmi->os_hints_len ? " (hints " : "",
+                             vmi->os_hints_len ? "rejected)" : "");
+    snprintf(st->info.hints, sizeof(st->info.hints), "%s", hints);
     if (st->use_root &&
         tvmi_set_kernel_dtb(vmi, st->info.kdtb, st->info.page_mode) != VMI_SUCCESS) {
         state_free(st);
         return VMI_FAILURE;
     }
-    if (lx_btf_load(vmi, st) != VMI_SUCCESS)
+    if (!hinted && lx_btf_load(vmi, st) != VMI_SUCCESS)
         snprintf(st->info.type_source, sizeof(st->info.type_source),
                  "none: %.120s", vmi->err);
+    else if (hinted && !st->btf)
+        snprintf(st->info.type_source, sizeof(st->info.type_source),
+                 "none (as when the hints were made)");
+    /* profiles are compared with the whole decoded table */
+    if (mode != TVMI_CONFIG_NONE && config &&
+        lx_syms_full(vmi, &st->syms) != VMI_SUCCESS) {
+        state_free(st);
+        return tvmi_fail_ctx(vmi, "Linux kernel symbols");
+    }
     if (lx_profile_attach(vmi, st, mode, config) != VMI_SUCCESS) {
         state_free(st);
         return tvmi_fail_ctx(vmi, "Linux profile");
@@ -240,8 +277,52 @@ status_t tvmi_linux_get_info(vmi_instance_t vmi, tvmi_linux_info_t *info)
     if (!st || !info)
         return VMI_FAILURE;
     st->info.btf_types = lx_btf_type_count(vmi, st->btf);
+    if (st->syms.lazy && st->syms.lazy->full == 1)
+        st->info.seqs_of_names = st->syms.seqs.p != NULL; /* now checked to sort */
     *info = st->info;
     return VMI_SUCCESS;
+}
+
+/* ---- hints ------------------------------------------------------------------- */
+
+status_t tvmi_linux_set_hints(vmi_instance_t vmi, const char *record, size_t len)
+{
+    if (!vmi)
+        return VMI_FAILURE;
+    vmi->os_hints_len = 0;
+    if (!record || !len)
+        return VMI_SUCCESS;
+    if (len > sizeof(vmi->os_hints))
+        return tvmi_fail(vmi, "discovery hints: %zu bytes is more than a record "
+                         "can be (%zu)", len, sizeof(vmi->os_hints));
+    memcpy(vmi->os_hints, record, len);
+    vmi->os_hints_len = len;
+    return VMI_SUCCESS;
+}
+
+/* Everything the views use is looked up first, so that it is in the
+ * record: the next start needs neither the BTF index nor the names. */
+char *tvmi_linux_get_hints(vmi_instance_t vmi, size_t *len)
+{
+    struct lx_state *st = lx_state_of(vmi);
+    char *rec;
+
+    if (!st)
+        return NULL;
+    if (!len) {
+        tvmi_fail(vmi, "discovery hints: NULL argument");
+        return NULL;
+    }
+    if (st->profile || !st->syms.lazy) {
+        tvmi_fail(vmi, "discovery hints describe zero-configuration discovery; "
+                       "this instance uses a profile");
+        return NULL;
+    }
+    tvmi_linux_view_fields(vmi, NULL, 0);
+    rec = lx_hints_make(vmi, st, len);
+    if (rec)
+        vmi->err[0] = '\0';
+    return rec;
 }
 
 status_t vmi_translate_ksym2v(vmi_instance_t vmi, const char *symbol,
@@ -263,10 +344,15 @@ status_t vmi_translate_ksym2v(vmi_instance_t vmi, const char *symbol,
 const char *tvmi_linux_v2ksym(vmi_instance_t vmi, addr_t va, addr_t *offset)
 {
     struct lx_state *st = lx_state_of(vmi);
+    const char *entry;
     long i;
 
     if (!st)
         return NULL;
+    if (!lx_syms_addrs_ready(&st->syms)) {
+        tvmi_fail(vmi, "symbols: the kallsyms address table cannot be read");
+        return NULL;
+    }
     i = lx_sym_at_or_below(&st->syms, va);
     if (i < 0) {
         tvmi_fail(vmi, "VA 0x%llx is outside the kernel image (0x%llx-0x%llx)",
@@ -274,9 +360,14 @@ const char *tvmi_linux_v2ksym(vmi_instance_t vmi, addr_t va, addr_t *offset)
                   (unsigned long long)st->syms.text_hi);
         return NULL;
     }
+    entry = lx_sym_entry(&st->syms, (uint32_t)i);
+    if (!entry) {
+        tvmi_fail(vmi, "symbols: kallsyms entry %ld cannot be decoded", i);
+        return NULL;
+    }
     if (offset)
         *offset = va - lx_sym_addr(&st->syms, (uint32_t)i);
-    return lx_sym_name(&st->syms, (uint32_t)i);
+    return entry + 1;
 }
 
 const char *vmi_translate_v2ksym(vmi_instance_t vmi, const access_context_t *ctx,
@@ -301,8 +392,14 @@ status_t tvmi_linux_sym_at(vmi_instance_t vmi, size_t index,
         return VMI_FAILURE;
     if (index >= st->syms.count)
         return tvmi_fail(vmi, "symbol %zu: there are %u", index, st->syms.count);
-    sym->name = lx_sym_name(&st->syms, (uint32_t)index);
-    sym->type = lx_sym_type(&st->syms, (uint32_t)index);
+    const char *entry = lx_syms_addrs_ready(&st->syms)
+                            ? lx_sym_entry(&st->syms, (uint32_t)index) : NULL;
+
+    if (!entry)
+        return tvmi_fail(vmi, "symbol %zu: the kallsyms tables cannot be read",
+                         index);
+    sym->name = entry + 1;
+    sym->type = entry[0];
     sym->addr = lx_sym_addr(&st->syms, (uint32_t)index);
     return VMI_SUCCESS;
 }

@@ -7,6 +7,7 @@
  *   symbols.c   decoded table -> name and address indexes, lookups
  *   kernel.c    symbols -> physical _text, page-table root, paging depth
  *   btf.c       __start_BTF -> struct layouts
+ *   hints.c     a record of what discovery found, re-validated next time
  *   linux.c     the OS layer: runs the stages, keeps the result
  *   mem.c       reading guest memory without copying it where possible
  *
@@ -35,8 +36,10 @@
 #define LX_MAX_SYMS      (1u << 22) /* 4 Mi symbols: 20x a distro kernel */
 #define LX_MIN_SYMS      256u       /* fewer is no kernel we can check */
 #define LX_NAME_MAX      1024u      /* decoded name incl. type; KSYM_NAME_LEN is 512 */
+#define LX_NAME_RING     8u         /* single entries decoded on demand, kept */
 #define LX_TOKEN_MAX     128u       /* one token of kallsyms_token_table */
 #define LX_IMAGE_MAX     (1ull << 30) /* _end - _text */
+#define LX_NAMES_MAX     (32u << 20)  /* kallsyms_names .. end of markers */
 
 /* mem.c: physical reads that never fail: holes read as zeros (the tables
  * we look for never sit in holes; a structure that crosses one fails
@@ -108,9 +111,53 @@ enum lx_addr_kind {
     LX_ADDR_ABS_PERCPU,  /* s32: >= 0 absolute, < 0 relative_base - 1 - offset */
 };
 
+/* Symbols known by name without decoding the table: from hints, or
+ * looked up on the fly before (lx_sym_lookup). */
+#define LX_KNOWN_MAX 64
+#define LX_KNOWN_NAME 64
+struct lx_known {
+    char name[LX_KNOWN_NAME];
+    addr_t va;
+    bool found;
+};
+
+/* The kallsyms tables in guest memory, decoded on demand (symbols.c):
+ * a name lookup binary-searches kallsyms_seqs_of_names decoding only the
+ * names it compares; the whole table is decoded (lx_syms_full) when a
+ * caller needs names by index or address, or after many lookups. */
+struct lx_lazy {
+    vmi_instance_t vmi;
+    const struct lx_tables *tab;    /* in the same lx_state */
+    struct lx_view win;             /* holds names .. markers (and seqs
+                                       when they precede the tokens) */
+    addr_t win_pa;                  /* PA of win.p[0] */
+    size_t win_len;
+    struct lx_view seqs;            /* kallsyms_seqs_of_names when outside
+                                       win; checked to be a permutation,
+                                       not to sort: a lookup's answer is
+                                       checked by comparing the name */
+    const uint8_t *seqs_p;          /* [3 * count] or NULL */
+    bool win_tried, seqs_tried;
+    bool addrs_ready;               /* syms->addrs mapped (and sorted) or
+                                       found unusable */
+    unsigned searches, scans;       /* lookups by decoding on the fly */
+    int full;                       /* 0 not yet, 1 decoded, -1 failed */
+    char why[256];                  /* why decoding failed */
+    struct lx_known known[LX_KNOWN_MAX];
+    size_t nknown;
+    /* Entries decoded one at a time (v2ksym, symbol i) while the table is
+     * not decoded whole: a few names need no 3 MB pool, which the
+     * appliance has no room for. A ring, so the last LX_NAME_RING answers
+     * stay valid together (a caller naming both ends of a range). */
+    char ring[LX_NAME_RING][LX_NAME_MAX];
+    unsigned ring_next;
+    unsigned entries;               /* decoded so; many -> decode whole */
+};
+
 /* The symbol table. Addresses and the kernel's own name index stay where
  * they are in guest memory (a view) when the driver allows; names are
- * decoded once into a pool. */
+ * decoded into a pool when first needed (lazy != NULL: kallsyms in
+ * memory; NULL: a table built complete, from a profile). */
 struct lx_syms {
     uint32_t count;
     enum lx_addr_kind kind;
@@ -123,6 +170,7 @@ struct lx_syms {
     uint32_t *by_name;          /* else our own (name, index) order */
     addr_t text_lo;             /* v2ksym answers for text_lo <= va < text_hi */
     addr_t text_hi;
+    struct lx_lazy *lazy;       /* NULL: complete (built from a profile) */
 };
 
 static inline uint64_t lx_addr_decode(enum lx_addr_kind kind, uint64_t base,
@@ -158,9 +206,19 @@ struct lx_btf;
 struct lx_views;
 struct lx_profile;
 
+/* The symbols discovery itself needs (kernel.c), and which it can do
+ * without (has_*). */
+struct lx_ksyms {
+    addr_t text, end, banner, pgt, phys_base, l5, token_table, init_task;
+    bool has_phys_base, has_l5, has_token_table, has_init_task;
+};
+
 struct lx_state {
     struct lx_tables tab;
     struct lx_syms syms;
+    struct lx_ksyms ksyms;
+    char found_first[96];   /* the search round that first found the kernel
+                               (info.found_by says hints when they were used) */
     struct lx_btf *btf;
     tvmi_linux_info_t info;
     bool use_root;      /* set vmi's kernel root to info.kdtb/page_mode */
@@ -192,19 +250,64 @@ size_t lx_image_hints(vmi_instance_t vmi, struct lx_span *out, size_t max);
 /* Validates a token table whose entry '0' (0x30) starts at pa. */
 bool lx_token_table_at(vmi_instance_t vmi, addr_t pa, struct lx_tokens *tk);
 
-/* kallsyms.c: with tab->tok set, finds the other tables and decodes the
- * symbol table into syms. */
+/* kallsyms.c: with tab->tok set, finds and validates the other tables
+ * and sets syms up to decode them on demand. */
 status_t lx_kallsyms_load(vmi_instance_t vmi, struct lx_tables *tab,
                           struct lx_syms *syms);
+/* The same from tables a hint record placed: cheap checks only (the count
+ * and base in memory). */
+status_t lx_kallsyms_hinted(vmi_instance_t vmi, struct lx_tables *tab,
+                            struct lx_syms *syms);
+/* Decoding kallsyms_names (kallsyms.c, for symbols.c). names points at
+ * names_pa, markers at markers_pa, both inside one mapping. */
+struct lx_names {
+    const uint8_t *names;
+    size_t len;                 /* names_end_pa - names_pa */
+    const uint8_t *markers;
+    const struct lx_tokens *tok;
+    uint32_t count;
+};
+/* strcmp of symbol i's name (type letter excluded) with name; 2 when the
+ * entry cannot be decoded. */
+int lx_names_cmp(const struct lx_names *n, uint32_t i, const char *name);
+/* Entry i as "<type><name>" into buf; false when it cannot be decoded. */
+bool lx_names_get(const struct lx_names *n, uint32_t i, char *buf, size_t len);
+/* The first symbol of that name in table order (a pass over all). */
+bool lx_names_find(const struct lx_names *n, const char *name, uint32_t *idx);
+/* Every name into syms->pool / syms->name. */
+status_t lx_names_decode(vmi_instance_t vmi, const struct lx_names *n,
+                         struct lx_syms *syms);
+bool lx_addresses_sorted(enum lx_addr_kind kind, uint64_t base,
+                         const uint8_t *t, uint32_t n);
 
 /* symbols.c */
 /* Builds the name index, taking over seqs (a view of the kernel's
  * kallsyms_seqs_of_names) if it sorts the names. */
 status_t lx_syms_index(vmi_instance_t vmi, struct lx_syms *syms,
                        struct lx_view *seqs);
+/* Sets up decoding on demand of the tables tab describes (kallsyms.c,
+ * after validation). win: a mapping of [win_pa, +len) holding names and
+ * markers, taken over; or none. */
+status_t lx_syms_lazy(vmi_instance_t vmi, struct lx_syms *syms,
+                      const struct lx_tables *tab, struct lx_view *win,
+                      addr_t win_pa, size_t win_len);
+/* The address table mapped (lazily: mapped and checked on first use). */
+bool lx_syms_addrs_ready(struct lx_syms *s);
+/* Symbol i as "<type><name>": from the pool when decoded whole, else
+ * decoded alone into a ring of LX_NAME_RING buffers. NULL if it cannot. */
+const char *lx_sym_entry(struct lx_syms *s, uint32_t i);
+/* Decodes every name and builds the name index (once). After it,
+ * lx_sym_name/_type/_addr and lx_by_name may be used. */
+status_t lx_syms_full(vmi_instance_t vmi, struct lx_syms *syms);
+/* kallsyms_seqs_of_names is there and a permutation (before the full
+ * decode), or sorts the names (after). */
+bool lx_syms_seqs_usable(struct lx_syms *syms);
+/* A symbol known to the caller (hints): lookups of it cost nothing. */
+void lx_syms_know(struct lx_syms *syms, const char *name, bool found, addr_t va);
 void lx_syms_free(struct lx_syms *syms);
-bool lx_sym_lookup(const struct lx_syms *syms, const char *name, addr_t *va);
-/* Index of the symbol at or below va (first alias), or -1. */
+bool lx_sym_lookup(struct lx_syms *syms, const char *name, addr_t *va);
+/* Index of the symbol at or below va (first alias), or -1. Needs the
+ * addresses (lx_syms_full). */
 long lx_sym_at_or_below(const struct lx_syms *syms, addr_t va);
 static inline const char *lx_sym_name(const struct lx_syms *s, uint32_t i)
 {
@@ -216,14 +319,21 @@ static inline char lx_sym_type(const struct lx_syms *s, uint32_t i)
 }
 
 /* kernel.c: physical _text, the page-table root and depth, cross-checks;
- * fills st->info. */
+ * fills st->info and st->ksyms. */
 status_t lx_kernel_locate(vmi_instance_t vmi, struct lx_state *st);
+/* The same for one place given (hints): st->ksyms set, _text at text_pa,
+ * paging pm. Runs every check of step 6 and 7 on it. */
+status_t lx_kernel_check(vmi_instance_t vmi, struct lx_state *st,
+                         addr_t text_pa, page_mode_t pm);
 /* Notes a disagreement in the info ("; " separated). */
 void lx_note(tvmi_linux_info_t *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* btf.c */
 status_t lx_btf_load(vmi_instance_t vmi, struct lx_state *st);
+/* The blob at [pa, pa + size) (hints): header checked, nothing indexed. */
+status_t lx_btf_at(vmi_instance_t vmi, struct lx_state *st, addr_t pa,
+                   size_t size);
 void lx_btf_free(struct lx_btf *btf);
 /* The blob is copied and indexed on the first of these calls. */
 status_t lx_btf_member_offset(vmi_instance_t vmi, struct lx_btf *btf,
@@ -245,6 +355,32 @@ struct lx_field {
 };
 status_t lx_btf_field(vmi_instance_t vmi, struct lx_btf *btf, const char *st,
                       const char *member, struct lx_field *f);
+
+/* Answers known without the index (hints), and every answer given, for
+ * the hint record: kind 'f' a member (f), 's' a struct size (f.size);
+ * found false: no such struct (missing_struct) or member. */
+struct lx_btf_fact {
+    char kind;
+    bool found, missing_struct;
+    char st[48], member[48];
+    struct lx_field f;
+};
+#define LX_BTF_FACTS 96
+void lx_btf_know(struct lx_btf *btf, const struct lx_btf_fact *fact);
+/* The i-th fact, false past the last. */
+bool lx_btf_fact_at(const struct lx_btf *btf, size_t i, struct lx_btf_fact *out);
+/* The type count, from a hint until the index is built. */
+void lx_btf_know_types(struct lx_btf *btf, uint32_t ntypes);
+/* The type count if known without indexing (hint or index), else 0. */
+uint32_t lx_btf_types_known(const struct lx_btf *btf);
+
+/* hints.c: the record (see docs/linux-discovery.md). Tries the record
+ * the instance was given; VMI_SUCCESS with st filled when every hint
+ * checked out, else VMI_FAILURE with the reason in why. */
+status_t lx_hints_try(vmi_instance_t vmi, struct lx_state *st, char *why,
+                      size_t whylen);
+/* The record for st (malloc'd text). */
+char *lx_hints_make(vmi_instance_t vmi, struct lx_state *st, size_t *len);
 
 /* linux.c: the active Linux state of vmi, or NULL with a message. */
 struct lx_state *lx_state_of(vmi_instance_t vmi);

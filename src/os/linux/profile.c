@@ -7,7 +7,9 @@
  *   symbols  System.map, else the ISF's symbols, slid to where the kernel
  *            runs (linux_kaslr in a conf overrides the slide found)
  *   layouts  libvmi.conf's linux_* offsets, then the ISF's user_types,
- *            then BTF: a BTF file replaces memory's
+ *            then BTF: a BTF file replaces memory's. memory_btf = no in
+ *            the conf drops memory's, as if the kernel had none; the
+ *            views then read with the ISF's layouts (views.c).
  */
 #include "platform.h"
 #include "profile.h"
@@ -330,6 +332,18 @@ static void describe_types(struct lx_state *st, const struct lx_profile *p)
         snprintf(out + used, n - used, "%s", mem);
 }
 
+/* memory_btf = no: the state as on a kernel without BTF. */
+static void drop_memory_btf(struct lx_state *st, const struct lx_profile *p)
+{
+    lx_btf_free(st->btf);
+    st->btf = NULL;
+    st->info.btf_pa = 0;
+    st->info.btf_size = 0;
+    snprintf(st->info.type_source, sizeof(st->info.type_source),
+             "none: BTF in memory not used (memory_btf = no in %.120s)",
+             p->conf_where);
+}
+
 static status_t check(vmi_instance_t vmi, struct lx_state *st,
                       struct lx_profile *p, const struct lx_psyms *ps,
                       const char *what)
@@ -362,6 +376,8 @@ status_t lx_profile_attach(vmi_instance_t vmi, struct lx_state *st,
         return VMI_FAILURE;
     if (p->conf.notes[0])
         lx_profile_note(&st->info, "%s", p->conf.notes);
+    if (p->conf.no_memory_btf)
+        drop_memory_btf(st, p);
     ps = profile_syms(p, &what, name, sizeof(name));
     p->slide = find_slide(st, p, ps);
     st->info.profile_slide = p->slide;

@@ -43,15 +43,39 @@ struct lx_psyms {
 
 /* Structure layouts. A field whose type is an anonymous struct or union
  * names that type so lookups can look inside it (ISF: "unnamed_field_0"
- * of type "unnamed_8d6b..."). */
+ * of type "unnamed_8d6b..."). Each field keeps what its size follows
+ * from: the named type it is (of its elements, for an array; under it,
+ * for a bitfield), resolved at lookup (lx_isf_field) since an ISF may
+ * list base_types after user_types. */
 #define LX_PF_ANON     1u
 #define LX_PF_BITFIELD 2u
 
+enum lx_pkind {
+    LX_PK_OTHER,     /* functions, void, kinds we do not size */
+    LX_PK_BASE,      /* base_types */
+    LX_PK_POINTER,
+    LX_PK_COMPOSITE, /* struct, union, class: user_types */
+    LX_PK_ENUM,      /* enums */
+};
+
+/* A field's type as the parser found it. */
+struct lx_ptype_ref {
+    const char *name;    /* the named type (leaf), "" if none */
+    size_t name_len;
+    uint8_t leaf;        /* enum lx_pkind of that type */
+    uint32_t count;      /* arrays: the outer count, else 0 */
+    uint64_t elems;      /* arrays: every element, nested ones too; else 1 */
+    uint8_t bit, width;  /* bitfields: bit_position, bit_length */
+};
+
 struct lx_pfield {
     uint32_t name;       /* pool offset */
-    uint32_t type_name;  /* pool offset of its struct/union type, 0 if none */
+    uint32_t type_name;  /* pool offset of the leaf type's name, 0 if none */
     uint64_t offset;     /* bytes */
+    uint64_t elems;
+    uint32_t count;
     uint32_t flags;
+    uint8_t leaf, bit, width;
 };
 
 struct lx_ptype {
@@ -88,11 +112,16 @@ bool lx_ptypes_add_type(struct lx_ptypes *t, const char *name, size_t len,
 /* Adds a field to the last type added. */
 bool lx_ptypes_add_field(struct lx_ptypes *t, const char *name, size_t len,
                          uint64_t offset, uint32_t flags,
-                         const char *type_name, size_t type_len);
+                         const struct lx_ptype_ref *type);
 bool lx_ptypes_finish(struct lx_ptypes *t);
 void lx_ptypes_free(struct lx_ptypes *t);
 const struct lx_ptype *lx_ptypes_find(const struct lx_ptypes *t,
                                       const char *name);
+/* member of st, looking inside anonymous members, with its offset from
+ * the start of st; NULL if absent. */
+const struct lx_pfield *lx_ptypes_member(const struct lx_ptypes *t,
+                                         const char *st, const char *member,
+                                         uint64_t *off);
 /* member of st, looking inside anonymous members: 1 found, 0 absent,
  * -1 a bitfield (no byte offset). */
 int lx_ptypes_offset(const struct lx_ptypes *t, const char *st,
@@ -115,6 +144,8 @@ status_t lx_sysmap_parse(const char *buf, size_t len, struct lx_psyms *out,
 struct lx_isf {
     struct lx_psyms syms;
     struct lx_ptypes types;   /* user_types */
+    struct lx_ptypes base;    /* base_types: names and sizes, no fields */
+    struct lx_ptypes enums;   /* enums: the same */
     uint32_t nbase_types, nenums;
     uint64_t pointer_size;    /* base_types.pointer.size; 0 if absent */
     char format[16];          /* metadata.format */
@@ -123,6 +154,13 @@ struct lx_isf {
 status_t lx_isf_parse(const char *buf, size_t len, struct lx_isf *out,
                       char *err, size_t errlen);
 void lx_isf_free(struct lx_isf *isf);
+/* st.member as the views read it (struct lx_field), from user_types with
+ * the sizes of base types, enums and pointers; false with why filled when
+ * there is no such member or its size is not known. */
+bool lx_isf_field(const struct lx_isf *isf, const char *st, const char *member,
+                  struct lx_field *f, char *why, size_t n);
+/* sizeof(struct st), or false. */
+bool lx_isf_struct_size(const struct lx_isf *isf, const char *st, size_t *size);
 
 /* libvmi.conf: "name { key = value; ... }" blocks, or one "{ ... }" entry
  * (VMI_CONFIG_STRING). The LibVMI offset keys, in struct lx_conf order. */
@@ -143,6 +181,7 @@ struct lx_conf {
     uint32_t has_offset;      /* bit i: offset[i] was given */
     bool has_kaslr;
     int64_t kaslr;            /* linux_kaslr: the virtual slide */
+    bool no_memory_btf;       /* memory_btf = no: layouts from the profile */
     char notes[256];          /* keys that were ignored */
 };
 /* Takes the entry named entry; NULL, or or_first when no entry has that

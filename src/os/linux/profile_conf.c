@@ -220,6 +220,24 @@ static bool kaslr_value(struct lexer *lx, struct lx_conf *c)
     return true;
 }
 
+/* memory_btf = yes | no (tinyvmi): no leaves the layouts to the profile,
+ * as on a kernel without BTF. */
+static bool memory_btf_value(struct lexer *lx, struct lx_conf *c)
+{
+    static const char *const no[] = { "no", "off", "false", "0" };
+    static const char *const yes[] = { "yes", "on", "true", "1" };
+
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        if (!strcmp(lx->text, no[i]))
+            return c->no_memory_btf = true;
+        if (!strcmp(lx->text, yes[i])) {
+            c->no_memory_btf = false;
+            return true;
+        }
+    }
+    return lex_fail(lx, "memory_btf = %.40s: expected yes or no", lx->text);
+}
+
 /* key = value, the value token being current. */
 static bool set(struct lexer *lx, struct lx_conf *c, const char *key)
 {
@@ -236,6 +254,8 @@ static bool set(struct lexer *lx, struct lx_conf *c, const char *key)
         return copy_value(lx, c->isf, sizeof(c->isf), key);
     if (!strcmp(key, "btf"))
         return copy_value(lx, c->btf, sizeof(c->btf), key);
+    if (!strcmp(key, "memory_btf"))
+        return memory_btf_value(lx, c);
     if (!strcmp(key, "rekall_profile"))
         note(c, "%s is not supported (use volatility_ist): ignored", key);
     else

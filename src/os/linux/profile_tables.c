@@ -119,7 +119,7 @@ bool lx_ptypes_add_type(struct lx_ptypes *t, const char *name, size_t len,
 
 bool lx_ptypes_add_field(struct lx_ptypes *t, const char *name, size_t len,
                          uint64_t offset, uint32_t flags,
-                         const char *type_name, size_t type_len)
+                         const struct lx_ptype_ref *type)
 {
     uint32_t off, toff = 0;
 
@@ -127,10 +127,13 @@ bool lx_ptypes_add_field(struct lx_ptypes *t, const char *name, size_t len,
         !grow((void **)&t->field, &t->field_cap, sizeof(*t->field),
               t->nfields + 1, LX_PROFILE_MAX_FIELDS) ||
         !lx_pool_add(&t->pool, name, len, &off) ||
-        (type_len && !lx_pool_add(&t->pool, type_name, type_len, &toff)))
+        (type->name_len &&
+         !lx_pool_add(&t->pool, type->name, type->name_len, &toff)))
         return false;
     t->field[t->nfields++] = (struct lx_pfield){
         .name = off, .type_name = toff, .offset = offset, .flags = flags,
+        .elems = type->elems, .count = type->count, .leaf = type->leaf,
+        .bit = type->bit, .width = type->width,
     };
     t->type[t->ntypes - 1].nfields++;
     return true;
@@ -204,19 +207,19 @@ const struct lx_ptype *lx_ptypes_find(const struct lx_ptypes *t,
  * depth alone would still allow fan-out to the power NEST_MAX. */
 #define VISIT_MAX (1u << 16)
 
-static int find_field(const struct lx_ptypes *t, const struct lx_ptype *ty,
-                      const char *member, int depth, uint32_t *budget,
-                      uint64_t *off)
+static const struct lx_pfield *find_field(const struct lx_ptypes *t,
+                                          const struct lx_ptype *ty,
+                                          const char *member, int depth,
+                                          uint32_t *budget, uint64_t *off)
 {
     for (uint32_t i = 0; i < ty->nfields && *budget; i++) {
-        const struct lx_pfield *f = &t->field[ty->first + i];
+        const struct lx_pfield *f = &t->field[ty->first + i], *r;
         const struct lx_ptype *sub;
-        int r;
 
         --*budget;
         if (!strcmp(lx_pool_str(&t->pool, f->name), member)) {
             *off = f->offset;
-            return f->flags & LX_PF_BITFIELD ? -1 : 1;
+            return f;
         }
         if (!(f->flags & LX_PF_ANON) || depth >= NEST_MAX || !f->type_name)
             continue;
@@ -226,16 +229,27 @@ static int find_field(const struct lx_ptypes *t, const struct lx_ptype *ty,
             return r;
         }
     }
-    return 0;
+    return NULL;
+}
+
+const struct lx_pfield *lx_ptypes_member(const struct lx_ptypes *t,
+                                         const char *st, const char *member,
+                                         uint64_t *off)
+{
+    const struct lx_ptype *ty = lx_ptypes_find(t, st);
+    uint32_t budget = VISIT_MAX;
+
+    return ty ? find_field(t, ty, member, 0, &budget, off) : NULL;
 }
 
 int lx_ptypes_offset(const struct lx_ptypes *t, const char *st,
                      const char *member, uint64_t *off)
 {
-    const struct lx_ptype *ty = lx_ptypes_find(t, st);
-    uint32_t budget = VISIT_MAX;
+    const struct lx_pfield *f = lx_ptypes_member(t, st, member, off);
 
-    return ty ? find_field(t, ty, member, 0, &budget, off) : 0;
+    if (!f)
+        return 0;
+    return f->flags & LX_PF_BITFIELD ? -1 : 1;
 }
 
 static void each_field(const struct lx_ptypes *t, const struct lx_ptype *ty,

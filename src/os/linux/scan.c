@@ -24,6 +24,7 @@
 #include "lx.h"
 
 #define MAX_HITS 4096           /* digit patterns examined per pass */
+#define SCAN_CHUNK (2ull << 20) /* scanned before its patterns are examined */
 #define MAX_TRIED 16            /* token tables taken through validation */
 #define WIN_BEFORE 8192u        /* token table bytes before "0" */
 #define WIN_AFTER 24576u        /* ... and after, index included */
@@ -293,8 +294,10 @@ static bool tried_before(struct search *s, addr_t table)
     return false;
 }
 
-/* Scans [start, end) of RAM densely and offers each new token table. */
-static void search_span(struct search *s, addr_t start, addr_t end)
+/* Scans [start, end) of RAM densely and offers each new token table, at
+ * most budget patterns; returns how many it examined. */
+static size_t search_chunk(struct search *s, addr_t start, addr_t end,
+                           size_t budget)
 {
     s->hits.n = s->hits.seen = 0;
     for (size_t i = 0; i < s->nranges; i++) {
@@ -304,12 +307,30 @@ static void search_span(struct search *s, addr_t start, addr_t end)
             scan_span(s->vmi, lo, hi, &s->hits);
     }
     s->stats->patterns += s->hits.seen;
+    if (s->hits.n > budget)
+        s->hits.n = budget;
     for (size_t i = 0; i < s->hits.n && !s->done; i++) {
         if (s->ntried >= MAX_TRIED || !lx_token_table_at(s->vmi, s->hits.pa[i], &s->tk) ||
             tried_before(s, s->tk.table_pa))
             continue;
         s->stats->tables++;
         s->done = s->accept(s->vmi, &s->tk, s->arg);
+    }
+    return s->hits.n;
+}
+
+/* A span in chunks, in address order, each chunk's patterns examined
+ * before the next is scanned: the search stops where the kernel is, not
+ * at the end of the span (.rodata and BTF are 10+ MiB; the token table
+ * is 2-4 MiB in). The order of the candidates is the same. */
+static void search_span(struct search *s, addr_t start, addr_t end)
+{
+    size_t examined = 0;
+
+    for (addr_t lo = start; lo < end && !s->done && examined < MAX_HITS;
+         lo += SCAN_CHUNK) {
+        addr_t hi = end - lo > SCAN_CHUNK ? lo + SCAN_CHUNK : end;
+        examined += search_chunk(s, lo, hi, MAX_HITS - examined);
     }
 }
 

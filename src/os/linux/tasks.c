@@ -2,8 +2,8 @@
  * The process list. init_task.tasks links the thread-group leaders (a
  * thread is never on it); each group's threads hang on
  * signal->thread_head by task->thread_node (3.14+), or, on kernels without
- * that, on a ring through the threads' thread_group (gone in 6.7). BTF
- * says which this kernel has.
+ * that, on a ring through the threads' thread_group (gone in 6.7). The
+ * layouts (BTF, or the profile's types) say which this kernel has.
  *
  * Of each task one window of task_struct is read (the members we need lie
  * within ~3 KiB), then three small reads: real_parent->tgid,

@@ -1,14 +1,83 @@
 /*
  * What the process, module and log views share (see views.h): layouts
- * from BTF, the kernel's address ranges, and the hostile-proof list walk.
+ * from BTF (or an ISF profile's types), the kernel's address ranges, and
+ * the hostile-proof list walk.
  */
+#include "profile.h"
 #include "views.h"
+
+/* ---- where layouts come from ------------------------------------------------ */
+
+/* The kernel's BTF (memory's, or a BTF file's that replaced it), else the
+ * user_types of an ISF profile: a kernel without BTF (or whose BTF does
+ * not index) is read with the profile given for it. What the views look
+ * up is the same either way. */
+struct layouts {
+    struct lx_btf *btf;
+    const struct lx_isf *isf;
+    char name[160];
+};
+
+static status_t layouts_of(vmi_instance_t vmi, struct lx_state *st,
+                           struct layouts *L)
+{
+    const struct lx_profile *p = st->profile;
+    const char *why = st->info.type_source;
+    char bad[TVMI_ERR_MAX];
+
+    memset(L, 0, sizeof(*L));
+    if (st->btf && !lx_btf_type_count(vmi, st->btf)) { /* it says why */
+        snprintf(bad, sizeof(bad), "%s", vmi->err);
+        why = bad;
+    } else if (st->btf) {
+        L->btf = st->btf;
+        if (p && p->btf_path[0])
+            snprintf(L->name, sizeof(L->name), "BTF file %.140s", p->btf_path);
+        else
+            snprintf(L->name, sizeof(L->name), "BTF in memory");
+        return VMI_SUCCESS;
+    }
+    if (p && p->has_isf && p->isf.types.ntypes) {
+        L->isf = &p->isf;
+        snprintf(L->name, sizeof(L->name), "ISF %.150s", p->isf_path);
+        return VMI_SUCCESS;
+    }
+    if (!strncmp(why, "none: ", 6))
+        why += 6;
+    return tvmi_fail(vmi, "no structure layouts: no BTF (%.200s) and no ISF "
+                     "profile with user_types; give an ISF (VMI_CONFIG_JSON_PATH,"
+                     " volatility_ist, tinyvmi --profile) or a BTF file (btf = "
+                     "in the config, tinyvmi --btf)", why);
+}
+
+static status_t layout_field(vmi_instance_t vmi, const struct layouts *L,
+                             const char *st, const char *member,
+                             struct lx_field *f)
+{
+    char why[200];
+
+    if (L->btf)
+        return lx_btf_field(vmi, L->btf, st, member, f);
+    if (lx_isf_field(L->isf, st, member, f, why, sizeof(why)))
+        return VMI_SUCCESS;
+    return tvmi_fail(vmi, "%s", why);
+}
+
+static status_t layout_size(vmi_instance_t vmi, const struct layouts *L,
+                            const char *st, size_t *size)
+{
+    if (L->btf)
+        return lx_btf_struct_size(vmi, L->btf, st, size);
+    if (lx_isf_struct_size(L->isf, st, size))
+        return VMI_SUCCESS;
+    return tvmi_fail(vmi, "ISF: no struct or union '%.64s'", st);
+}
 
 /* ---- layouts --------------------------------------------------------------- */
 
 /* Every member a view reads. Entries sharing a field are alternatives
  * (the first found wins): which exist is the kernel's version, told by
- * its own BTF rather than guessed from the version number. */
+ * its own BTF (or profile) rather than guessed from the version number. */
 #define AT(field) offsetof(struct lx_views, field)
 static const struct want {
     enum lx_group group;
@@ -74,7 +143,7 @@ static struct lx_field *field_at(struct lx_views *v, size_t at)
 
 static bool have(const struct lx_field *f) { return f->size != 0; }
 
-static status_t load_wants(vmi_instance_t vmi, struct lx_state *st,
+static status_t load_wants(vmi_instance_t vmi, const struct layouts *L,
                            struct lx_views *v, enum lx_group group)
 {
     for (size_t i = 0; i < NWANTS; i++) {
@@ -83,7 +152,7 @@ static status_t load_wants(vmi_instance_t vmi, struct lx_state *st,
 
         if (w->group != group || have(f))
             continue;
-        if (lx_btf_field(vmi, st->btf, w->st, w->member, f) == VMI_SUCCESS)
+        if (layout_field(vmi, L, w->st, w->member, f) == VMI_SUCCESS)
             v->found[i] = true;
         else if (!w->optional)
             return VMI_FAILURE;
@@ -92,7 +161,7 @@ static status_t load_wants(vmi_instance_t vmi, struct lx_state *st,
 }
 
 /* The smallest window [lo, hi) of a struct holding every field given;
- * bounded, as the offsets come from the guest's BTF. */
+ * bounded, as the offsets come from the guest's BTF or a profile. */
 static status_t window(vmi_instance_t vmi, const char *st,
                        const struct lx_field *const *f, size_t n, size_t *lo,
                        size_t *hi)
@@ -108,7 +177,7 @@ static status_t window(vmi_instance_t vmi, const char *st,
             *hi = f[i]->off + f[i]->size;
     }
     if (*hi <= *lo || *hi - *lo > LX_WINDOW_MAX)
-        return tvmi_fail(vmi, "BTF: the members read of struct %s span %zu..%zu",
+        return tvmi_fail(vmi, "the members read of struct %s span %zu..%zu",
                          st, *lo, *hi);
     return VMI_SUCCESS;
 }
@@ -119,7 +188,7 @@ static status_t inside(vmi_instance_t vmi, const struct lx_field *f,
 {
     if (f->off <= size && f->size <= size - f->off)
         return VMI_SUCCESS;
-    return tvmi_fail(vmi, "BTF: %s (offset %zu, %zu bytes) is outside its "
+    return tvmi_fail(vmi, "%s (offset %zu, %zu bytes) is outside its "
                      "%zu-byte struct", name, f->off, f->size, size);
 }
 
@@ -137,7 +206,7 @@ static status_t need_size(vmi_instance_t vmi, const struct lx_field *f,
 {
     if (f->size >= min && f->size <= max && !f->width)
         return VMI_SUCCESS;
-    return tvmi_fail(vmi, "BTF: %s is %zu bytes (%s%zu..%zu expected)", name,
+    return tvmi_fail(vmi, "%s is %zu bytes (%s%zu..%zu expected)", name,
                      f->size, f->width ? "a bitfield; " : "", min, max);
 }
 
@@ -151,12 +220,12 @@ static status_t check_tasks(vmi_instance_t vmi, struct lx_views *v)
     };
 
     if (!have(&t->state))
-        return tvmi_fail(vmi, "BTF: task_struct has neither __state nor state");
+        return tvmi_fail(vmi, "task_struct has neither __state nor state");
     t->thread_head_list = have(&t->thread_node) && have(&t->thread_head);
     if (t->thread_head_list)
         forget(v, &t->thread_group);
     else if (!have(&t->thread_group))
-        return tvmi_fail(vmi, "BTF: no thread list (task_struct.thread_node "
+        return tvmi_fail(vmi, "no thread list (task_struct.thread_node "
                          "with signal_struct.thread_head, or thread_group)");
     if (need_size(vmi, &t->pid, "task_struct.pid", 4, 4) ||
         need_size(vmi, &t->tgid, "task_struct.tgid", 4, 4) ||
@@ -170,7 +239,7 @@ static status_t check_tasks(vmi_instance_t vmi, struct lx_views *v)
                   &t->lo, &t->hi);
 }
 
-static status_t check_modules(vmi_instance_t vmi, struct lx_state *st,
+static status_t check_modules(vmi_instance_t vmi, const struct layouts *L,
                               struct lx_module_layout *m)
 {
     const struct lx_field *in_mod[] = {
@@ -180,9 +249,9 @@ static status_t check_modules(vmi_instance_t vmi, struct lx_state *st,
 
     m->has_mem = have(&m->mem) && have(&m->mem_base) && have(&m->mem_size);
     if (m->has_mem) {
-        if (lx_btf_struct_size(vmi, st->btf, "module_memory", &msize) ||
+        if (layout_size(vmi, L, "module_memory", &msize) ||
             !m->mem.nelems || msize * m->mem.nelems != m->mem.size)
-            return tvmi_fail(vmi, "BTF: module.mem is not an array of "
+            return tvmi_fail(vmi, "module.mem is not an array of "
                              "struct module_memory");
         m->mem_stride = msize;
         if (inside(vmi, &m->mem_base, "module_memory.base", msize) ||
@@ -190,7 +259,7 @@ static status_t check_modules(vmi_instance_t vmi, struct lx_state *st,
             return VMI_FAILURE;
     } else if (!have(&m->core_layout) || !have(&m->layout_base) ||
                !have(&m->layout_size)) {
-        return tvmi_fail(vmi, "BTF: struct module has neither mem[] (6.4+) "
+        return tvmi_fail(vmi, "struct module has neither mem[] (6.4+) "
                          "nor core_layout");
     } else {
         size_t lsize = m->core_layout.size; /* sizeof(struct module_layout) */
@@ -198,7 +267,7 @@ static status_t check_modules(vmi_instance_t vmi, struct lx_state *st,
             inside(vmi, &m->layout_size, "module_layout.size", lsize))
             return VMI_FAILURE;
         if (have(&m->init_layout) && m->init_layout.size != lsize)
-            return tvmi_fail(vmi, "BTF: module.init_layout is not a module_layout");
+            return tvmi_fail(vmi, "module.init_layout is not a module_layout");
     }
     if (need_size(vmi, &m->list, "module.list", 16, 16) ||
         need_size(vmi, &m->name, "module.name", 2, 256) ||
@@ -208,14 +277,14 @@ static status_t check_modules(vmi_instance_t vmi, struct lx_state *st,
                   &m->lo, &m->hi);
 }
 
-static status_t check_log(vmi_instance_t vmi, struct lx_state *st,
+static status_t check_log(vmi_instance_t vmi, const struct layouts *L,
                           struct lx_log_layout *l)
 {
-    if (lx_btf_struct_size(vmi, st->btf, "prb_desc", &l->desc_size) ||
-        lx_btf_struct_size(vmi, st->btf, "printk_info", &l->info_size))
+    if (layout_size(vmi, L, "prb_desc", &l->desc_size) ||
+        layout_size(vmi, L, "printk_info", &l->info_size))
         return VMI_FAILURE;
     if (!l->level.width || l->level.size != 1)
-        return tvmi_fail(vmi, "BTF: printk_info.level is not a bitfield in one byte");
+        return tvmi_fail(vmi, "printk_info.level is not a bitfield in one byte");
     if (need_size(vmi, &l->seq, "printk_info.seq", 8, 8) ||
         need_size(vmi, &l->ts_nsec, "printk_info.ts_nsec", 8, 8) ||
         need_size(vmi, &l->text_len, "printk_info.text_len", 2, 4) ||
@@ -225,7 +294,7 @@ static status_t check_log(vmi_instance_t vmi, struct lx_state *st,
         need_size(vmi, &l->size_bits, "prb_data_ring.size_bits", 4, 4) ||
         l->desc_size < 24 || l->desc_size > 4096 || l->info_size < 24 ||
         l->info_size > 4096)
-        return tvmi_fail(vmi, "BTF: printk ringbuffer layout not understood");
+        return tvmi_fail(vmi, "printk ringbuffer layout not understood");
     /* printk_info is read whole, then taken apart */
     if (inside(vmi, &l->seq, "printk_info.seq", l->info_size) ||
         inside(vmi, &l->ts_nsec, "printk_info.ts_nsec", l->info_size) ||
@@ -305,17 +374,21 @@ static status_t load_group(vmi_instance_t vmi, struct lx_state *st,
                            struct lx_views *v, enum lx_group group)
 {
     static const char *const names[] = { "tasks", "modules", "kernel log" };
+    struct layouts L;
     status_t rc;
 
-    if (load_wants(vmi, st, v, group) != VMI_SUCCESS)
+    if (layouts_of(vmi, st, &L) != VMI_SUCCESS)
         return tvmi_fail_ctx(vmi, "layouts for the %s", names[group]);
+    if (load_wants(vmi, &L, v, group) != VMI_SUCCESS)
+        return tvmi_fail_ctx(vmi, "layouts for the %s (%s)", names[group], L.name);
     if (group == LX_GROUP_TASKS)
         rc = check_tasks(vmi, v);
     else if (group == LX_GROUP_MODULES)
-        rc = check_modules(vmi, st, &v->mod);
+        rc = check_modules(vmi, &L, &v->mod);
     else
-        rc = check_log(vmi, st, &v->log);
-    return rc ? tvmi_fail_ctx(vmi, "layouts for the %s", names[group]) : rc;
+        rc = check_log(vmi, &L, &v->log);
+    return rc ? tvmi_fail_ctx(vmi, "layouts for the %s (%s)", names[group], L.name)
+              : rc;
 }
 
 struct lx_views *lx_views_get(vmi_instance_t vmi, struct lx_state **stp,

@@ -2,8 +2,9 @@
  * The views of a running Linux system (processes, modules, kernel log)
  * share three things, kept here:
  *
- *   - layouts: every member they read, from the kernel's own BTF, looked
- *     up once per group (tasks, modules, log) on first use;
+ *   - layouts: every member they read, from the kernel's own BTF (else
+ *     from an ISF profile's user_types), looked up once per group (tasks,
+ *     modules, log) on first use;
  *   - kernel address ranges: where a pointer of each kind may point (the
  *     direct map of RAM, the image, the module area), so a corrupted
  *     pointer is refused before it is followed;
@@ -114,7 +115,7 @@ struct lx_views {
     struct lx_seen walk;    /* nodes of the list being walked */
     struct lx_seen listed;  /* tasks already in the listing */
     struct lx_pid_slot pids[LX_PID_CACHE];
-    bool found[48];         /* per layout entry (views.c): found in BTF */
+    bool found[48];         /* per layout entry (views.c): found */
 };
 
 enum lx_group { LX_GROUP_TASKS, LX_GROUP_MODULES, LX_GROUP_LOG };

@@ -87,3 +87,23 @@ uint64_t uk_wallclock_ns(void)
     } while ((v & 1) || v != sh->wc_version);
     return (uint64_t)sec * 1000000000ull + nsec + uk_now_ns();
 }
+
+/* Sleeps about ms milliseconds in SCHEDOP_poll on no port: Xen wakes us
+ * at the timeout. Without Xen's clock: yields, which is no sleep at all. */
+void uk_sleep_ms(unsigned ms)
+{
+    uint64_t end = uk_now_ns() + ms * 1000000ull;
+
+    if (!uk_time_valid()) {
+        for (unsigned i = 0; i < ms; i++)
+            xen_sched_op(SCHEDOP_yield, NULL);
+        return;
+    }
+    while (uk_now_ns() < end) {
+        struct sched_poll p = { .nr_ports = 0, .timeout = end };
+
+        set_xen_guest_handle(p.ports, (evtchn_port_t *)NULL);
+        if (xen_sched_op(SCHEDOP_poll, &p) != 0)
+            xen_sched_op(SCHEDOP_yield, NULL);
+    }
+}

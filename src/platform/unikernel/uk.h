@@ -66,5 +66,6 @@ bool uk_time_valid(void);
 uint64_t uk_boot_tsc(void);   /* TSC at entry to C */
 uint64_t uk_tsc_to_ns(uint64_t ticks); /* 0 without Xen's calibration */
 uint64_t uk_wallclock_ns(void); /* Unix time in ns; 0 without Xen */
+void uk_sleep_ms(unsigned ms); /* SCHEDOP_poll with a timeout */
 
 #endif

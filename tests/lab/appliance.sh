@@ -1,0 +1,201 @@
+#!/bin/sh
+# Live checks of the appliance, run as root in the lab's dom0 by
+# tests/lab/run-all after checks.sh. The image is /lab/tvmi/appliance;
+# answers are compared with the target's own ground truth ($TINYVMI_TRUTH).
+# Prints "ok:"/"FAIL:"/"bench:" lines like checks.sh. The target is
+# destroyed by the last check (the appliance must survive it), so this
+# runs last.
+T=tinyvmi
+DOM=${TINYVMI_TARGET:-target}
+TR=${TINYVMI_TRUTH:?no truth directory}
+export TINYVMI_APPLIANCE=${TINYVMI_APPLIANCE:-/lab/tvmi/appliance}
+W=/tmp/tvmi-appliance
+rm -rf "$W"
+mkdir -p "$W"
+
+ok() { echo "ok: appliance: $*"; }
+bad() { echo "FAIL: appliance: $*"; }
+is() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: got '$2', want '$3'"; fi; }
+run() {
+	n=$1
+	shift
+	"$@" >"$W/$n.out" 2>"$W/$n.err"
+	RC=$?
+}
+why() { tr '\n' ' ' <"$W/$1.err" | cut -c1-400; }
+up() { cut -d' ' -f1 /proc/uptime; }
+secs_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
+gone() { ! xl domid "$1" >/dev/null 2>&1; }
+# wait_gone NAME SECS
+wait_gone() {
+	i=0
+	while [ $i -lt $(($2 * 4)) ]; do
+		gone "$1" && return 0
+		sleep 0.25
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# Xen older than 4.19: the launcher must refuse plainly, and that is all.
+ver=$(xl info 2>/dev/null | awk -F': *' '/^xen_version/ { print $2 }')
+case "$ver" in
+4.1[0-8]* | 4.[0-9].*)
+	run old $T appliance start --target "$DOM" --task ps
+	is "Xen $ver: start refuses" "$RC" 1
+	if grep -q "needs Xen 4.19" "$W/old.err"; then ok "Xen $ver: says it needs 4.19"; else bad "Xen $ver: message: $(why old)"; fi
+	exit 0
+	;;
+esac
+
+# ---------------------------------------------------------------- ps, once
+t0=$(up)
+run ps $T appliance start --target "$DOM" --task ps --timeout 240
+echo "bench: appliance_start_to_exit_s=$(secs_since "$t0")"
+is "start --task ps exits 0" "$RC" 0
+[ "$RC" = 0 ] || echo "appliance ps stderr: $(why ps)"
+sed 's/^/info: start ps: /' "$W/ps.err"
+first=$(sed -n 's/.*first result \([0-9.]*\) s after.*/\1/p' "$W/ps.err")
+[ -n "$first" ] && echo "bench: appliance_start_to_first_ps_s=$first"
+init=$(sed -n 's/.*(found in \([0-9]*\) ms.*/\1/p' "$W/ps.err")
+[ -n "$init" ] && echo "bench: appliance_linux_init_ms=$init"
+pms=$(sed -n 's/.*ps: [0-9]* entries.* in \([0-9]*\) ms.*/\1/p' "$W/ps.err")
+[ -n "$pms" ] && echo "bench: appliance_ps_ms=$pms"
+# Same comparison as checks.sh: tid tgid ppid comm against tasks.tsv.
+awk -F '\t' '{ print $1, $2, $3, $4 }' "$TR/tasks.tsv" | sort >"$W/truth.tasks"
+awk 'NR > 1 { print $2, $1, $3, $6 }' "$W/ps.out" | sort >"$W/ps.tasks"
+awk 'NR == FNR { ps[$1] = $2 " " $3 " " $4; next }
+	{ split(ps[$1], p, " ") }
+	($1 in ps) && p[1] == $2 && p[2] == $3 && index($4, p[3]) == 1 { print }' \
+	"$W/ps.tasks" "$W/truth.tasks" >"$W/same.tasks"
+same=$(wc -l <"$W/same.tasks")
+total=$(wc -l <"$W/truth.tasks")
+if [ "$total" -gt 0 ] && [ $((same * 100)) -ge $((total * 90)) ]; then
+	ok "ps: $same of the $total tasks of the truth, same tid/tgid/ppid/comm"
+else
+	bad "ps: only $same of the $total tasks of the truth"
+fi
+for name in lab-init target-alpha target-beta target-gamma-t1; do
+	want=$(grep " $name\$" "$W/truth.tasks" | head -n 1)
+	if [ -n "$want" ] && grep -qx "$want" "$W/ps.tasks"; then
+		ok "ps has $want"
+	else
+		bad "ps lacks '$want' ($name)"
+	fi
+done
+gone tinyvmi-appliance-$(xl domid "$DOM") && ok "the appliance powered off after ps" ||
+	bad "the appliance is still there after ps"
+
+# ---------------------------------------------------------------- modules, JSON
+run mods $T appliance start --target "$DOM" --task modules --json --timeout 240
+is "start --task modules --json exits 0" "$RC" 0
+sed -n 's/.*"type":"module".*"name":"\([^"]*\)".*/\1/p' "$W/mods.out" | sort >"$W/mods.names"
+awk '{ print $1 }' "$TR/modules.txt" | sort >"$W/truth.mods"
+if [ -s "$W/truth.mods" ] && cmp -s "$W/mods.names" "$W/truth.mods"; then
+	ok "modules = /proc/modules ($(wc -l <"$W/truth.mods") modules)"
+else
+	bad "modules differ from /proc/modules: $(diff "$W/mods.names" "$W/truth.mods" | tr '\n' ' ' | cut -c1-200)"
+fi
+if grep -q '"type":"done".*"task":"modules"' "$W/mods.out"; then ok "JSON lines end with a done line"; else bad "no done line in --json output"; fi
+
+# ---------------------------------------------------------------- serve + exec
+run serve $T appliance start --target "$DOM" --task serve --detach --timeout 240
+is "start --task serve --detach exits 0" "$RC" 0
+APP=tinyvmi-appliance-$(xl domid "$DOM")
+t0=$(up)
+run exec_ps $T appliance exec "$APP" ps --timeout 120
+echo "bench: appliance_exec_ps_s=$(secs_since "$t0")"
+is "exec ps exits 0" "$RC" 0
+grep "entries" "$W/exec_ps.err" | sed 's/^/info: exec ps: /'
+n=$(awk 'NR > 1' "$W/exec_ps.out" | wc -l)
+if [ "$n" -ge $((total * 9 / 10)) ]; then ok "exec ps lists $n tasks"; else bad "exec ps lists $n tasks: $(why exec_ps)"; fi
+run stats $T appliance exec "$APP" stats --json --timeout 60
+is "exec stats exits 0" "$RC" 0
+run bench $T appliance exec "$APP" bench --json --timeout 300
+is "exec bench exits 0" "$RC" 0
+c=$(sed -n 's/.*"walkread_cached_ns":\([0-9]*\).*/\1/p' "$W/bench.out")
+nw=$(sed -n 's/.*"walkread_new_ns":\([0-9]*\).*/\1/p' "$W/bench.out")
+[ -n "$c" ] && [ -n "$nw" ] && awk -v c="$c" -v n="$nw" 'BEGIN { printf "bench: appliance_walkread_cached_us=%.1f appliance_walkread_new_us=%.1f\n", c / 1e3, n / 1e3 }'
+xen-labtool walkread "$DOM" 200 | grep -E '^(bench|ok|FAIL)'
+grep '"type":"stats"' "$W/stats.out" | tail -n 1 | sed 's/^/bench: appliance_stats /'
+xl list "$APP" 2>/dev/null | awk 'NR == 2 { print "bench: appliance_memory_mib=" $3 }'
+
+# ---------------------------------------------------------------- watch
+# Patch one byte of a function nothing calls here (kexec_load) and point
+# a syscall entry elsewhere, with tinyvmi's write; watch must name both,
+# and see them put back.
+sym() { $T --xen "$DOM" sym "$1" 2>/dev/null | awk 'NR == 1 { print $1 }'; }
+le64() { printf '%016s' "$1" | sed 's/../& /g' | awk '{ for (i = 8; i >= 1; i--) printf "%s", $i }'; }
+getpid=$(sym __x64_sys_getpid)
+WAPP=tinyvmi-watch
+$T appliance start --target "$DOM" --task watch --interval 1000 --json --timeout 600 \
+	--name "$WAPP" >"$W/watch.out" 2>"$W/watch.err" &
+wpid=$!
+i=0
+while [ $i -lt 240 ] && ! grep -q '"type":"baseline"' "$W/watch.out"; do sleep 0.5; i=$((i + 1)); done
+if grep -q '"type":"baseline"' "$W/watch.out"; then
+	ok "watch: baseline $(grep -o '"text_blocks":[0-9]*' "$W/watch.out" | head -n 1), $(grep -o '"syscalls":[0-9]*' "$W/watch.out" | head -n 1)"
+else
+	bad "watch: no baseline: $(why watch)"
+fi
+run wtext $T --xen "$DOM" --write write __x64_sys_kexec_load+5 cc
+old_text=$(sed -n 's/^before: //p' "$W/wtext.out")
+# sys_call_table[246] is kexec_load on x86-64
+run wsys $T --xen "$DOM" --write write sys_call_table+$((246 * 8)) "$(le64 "$getpid")"
+old_sys=$(sed -n 's/^before: //p' "$W/wsys.out")
+if [ -n "$old_text" ] && [ -n "$old_sys" ] && [ -n "$getpid" ]; then ok "watch: patched kernel text and sys_call_table[246]"; else bad "watch: the writes failed: $(why wtext) $(why wsys)"; fi
+sleep 6
+[ -n "$old_text" ] && $T --xen "$DOM" --write write __x64_sys_kexec_load+5 "$old_text" >/dev/null 2>&1
+[ -n "$old_sys" ] && $T --xen "$DOM" --write write sys_call_table+$((246 * 8)) "$old_sys" >/dev/null 2>&1
+sleep 6
+$T appliance stop "$WAPP" >/dev/null 2>&1
+wait $wpid 2>/dev/null
+if grep '"event":"text_changed"' "$W/watch.out" | grep -q 'kexec_load'; then
+	ok "watch: text change reported: $(grep -o '"event":"text_changed"[^}]*"symbol":"[^"]*"' "$W/watch.out" | grep -o '"symbol":"[^"]*"' | head -n 1)"
+else
+	bad "watch: no text_changed naming kexec_load: $(grep '"type":"event"' "$W/watch.out" | head -n 3 | tr '\n' ' ' | cut -c1-300)"
+fi
+if grep '"event":"syscall_changed"' "$W/watch.out" | grep '"index":246' | grep -q 'getpid'; then
+	ok "watch: sys_call_table[246] change reported with its new target (getpid)"
+else
+	bad "watch: no syscall_changed for 246 -> getpid"
+fi
+if grep -q '"event":"text_restored"' "$W/watch.out" && grep -q '"event":"syscall_restored"' "$W/watch.out"; then
+	ok "watch: both restorations reported"
+else
+	bad "watch: restorations not reported"
+fi
+grep -o '"type":"check"[^}]*' "$W/watch.out" | tail -n 1 | sed 's/^/info: last watch check: /'
+wait_gone "$WAPP" 30 || bad "the watch appliance did not stop"
+
+# ---------------------------------------------------------------- isolation
+# Rights over the target, asked for dom0 or for another domain: Xen says no.
+for other in 0 "$(xl domid "$APP")"; do
+	run iso $T appliance start --target "$DOM" --ask-domid "$other" --task ps \
+		--name tinyvmi-iso --timeout 120
+	if [ "$RC" = 1 ] && grep -q "not permitted (EPERM)" "$W/iso.err" &&
+		! grep -q "MAPPED" "$W/iso.err"; then
+		ok "isolation: domain $other refused by Xen ($(grep -o 'mapping its frame 0: [^:]*' "$W/iso.err" | head -n 1))"
+	else
+		bad "isolation: domain $other: rc $RC: $(why iso)"
+	fi
+	wait_gone tinyvmi-iso 30 || { bad "isolation appliance did not go"; xl destroy tinyvmi-iso 2>/dev/null; }
+done
+
+# ---------------------------------------------------------------- the target vanishing
+# Destroy the target under the serving appliance: it must report and go,
+# and give back the mappings so the target really disappears.
+xl destroy "$DOM"
+if wait_gone "$APP" 60; then
+	ok "the serving appliance noticed the target vanish and powered off"
+else
+	bad "the appliance still runs 60 s after its target was destroyed"
+	$T appliance stop "$APP" >/dev/null 2>&1
+fi
+if wait_gone "$DOM" 30 && ! xl list 2>/dev/null | grep -q '(null)'; then
+	ok "the destroyed target is gone for good (no zombie held by mappings)"
+else
+	bad "the destroyed target lingers: $(xl list 2>&1 | tr '\n' ' ')"
+fi
+grep -h "target\|gone\|dying" /var/log/xen/console/guest-"$APP".log 2>/dev/null | tail -n 3 | sed 's/^/appliance console: /'
+exit 0
