@@ -1,6 +1,7 @@
 #include "corpus.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,49 @@ int corpus_run_each(const char *group, void (*test)(void **state))
     }
     rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
     free(tests);
+    free(snaps);
+    return rc;
+}
+
+int corpus_run_per_kernel(const char *group, const struct corpus_case *cases,
+                          size_t ncases, int (*setup)(void **state),
+                          int (*teardown)(void **state))
+{
+    struct corpus_snap *snaps = NULL, *pick[16];
+    size_t n = corpus_list(&snaps), npick = 0, nt = 0;
+    struct CMUnitTest *tests;
+    char (*names)[160];
+    int rc;
+
+    for (size_t i = 0; i < n && npick < 16; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < npick; j++)
+            seen |= !strcmp(pick[j]->kver, snaps[i].kver);
+        if (!seen)
+            pick[npick++] = &snaps[i];
+    }
+    tests = calloc(npick * ncases + 1, sizeof(*tests));
+    names = calloc(npick * ncases + 1, sizeof(*names));
+    if (!tests || !names) {
+        free(tests);
+        free(names);
+        free(snaps);
+        return 1;
+    }
+    if (!npick) {
+        tests[nt].name = group;
+        tests[nt++].test_func = no_corpus;
+    }
+    for (size_t s = 0; s < npick; s++)
+        for (size_t k = 0; k < ncases; k++, nt++) {
+            snprintf(names[nt], sizeof(names[nt]), "%s/%s", pick[s]->kver,
+                     cases[k].name);
+            tests[nt] = (struct CMUnitTest){ names[nt], cases[k].fn, setup,
+                                             teardown, pick[s] };
+        }
+    rc = _cmocka_run_group_tests(group, tests, nt, NULL, NULL);
+    free(tests);
+    free(names);
     free(snaps);
     return rc;
 }

@@ -45,4 +45,15 @@ vmi_instance_t corpus_open(const struct corpus_snap *s, const char *file,
  * Returns cmocka's result. */
 int corpus_run_each(const char *group, void (*test)(void **state));
 
+/* One cmocka test per case on the first snapshot of each kernel release
+ * (name "<kver>/<case>", state the snapshot), with setup and teardown;
+ * without a corpus, the no-corpus rule of corpus_require. */
+struct corpus_case {
+    const char *name;
+    void (*fn)(void **state);
+};
+int corpus_run_per_kernel(const char *group, const struct corpus_case *cases,
+                          size_t ncases, int (*setup)(void **state),
+                          int (*teardown)(void **state));
+
 #endif

@@ -720,18 +720,7 @@ static void test_bad_args(void **state)
 
 /* ---- driver ---------------------------------------------------------------------- */
 
-static void test_no_corpus(void **state)
-{
-    struct corpus_snap *v = NULL;
-    (void)state;
-    corpus_require(&v); /* fails, or skips with TVMI_ALLOW_NO_CORPUS=1 */
-    free(v);
-}
-
-static const struct {
-    const char *name;
-    void (*fn)(void **);
-} cases[] = {
+static const struct corpus_case cases[] = {
     { "quiet", test_quiet },
     { "text_byte", test_text_byte },
     { "text_bytes", test_text_bytes },
@@ -749,37 +738,8 @@ static const struct {
 
 int main(void)
 {
-    struct corpus_snap *snaps = NULL, *pick[16];
-    size_t n = corpus_list(&snaps), npick = 0, nt = 0;
-    static char names[16 * NCASES][160];
-    struct CMUnitTest *tests;
-    int rc;
+    int rc = corpus_run_per_kernel("linux_watch", cases, NCASES, setup, teardown);
 
-    /* the first snapshot of each kernel release */
-    for (size_t i = 0; i < n && npick < 16; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < npick; j++)
-            seen |= !strcmp(pick[j]->kver, snaps[i].kver);
-        if (!seen)
-            pick[npick++] = &snaps[i];
-    }
-    tests = calloc(npick * NCASES + 1, sizeof(*tests));
-    if (!tests)
-        return 1;
-    if (!npick) {
-        tests[nt].name = "linux_watch";
-        tests[nt++].test_func = test_no_corpus;
-    }
-    for (size_t s = 0; s < npick; s++)
-        for (size_t c = 0; c < NCASES; c++, nt++) {
-            snprintf(names[nt], sizeof(names[nt]), "%s/%s", pick[s]->kver,
-                     cases[c].name);
-            tests[nt] = (struct CMUnitTest){ names[nt], cases[c].fn, setup,
-                                             teardown, pick[s] };
-        }
-    rc = _cmocka_run_group_tests("linux_watch", tests, nt, NULL, NULL);
     unload();
-    free(tests);
-    free(snaps);
     return rc;
 }
