@@ -6,6 +6,7 @@
 #   dom0_write   writing 256 MiB to dom0's /tmp alone (the rest of a dump)
 #   random_map   one map call at a random gfn, of 1 and of 16 frames
 #   osinit       the Linux layer's zero-config start: time and map calls
+#   ps           a warm process list by phase (open, hinted start, walk)
 #   info, ps     a whole command: open (domctl probe, xenstore), work, close
 T=tinyvmi
 L=xen-labtool
@@ -37,6 +38,7 @@ echo "bench: dom0_write_256mib_s=$(awk -v a="$t0" -v b="$(up)" 'BEGIN { printf "
 rm -f "$W/zero"
 $L random "$DOM" 500
 $L osinit "$DOM"
+$L ps "$DOM"
 echo "bench: info_s=$(best_of 3 $T --xen "$DOM" info)"
 if $T --help 2>/dev/null | grep -q '^  ps '; then
 	for i in 1 2 3; do

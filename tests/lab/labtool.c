@@ -11,6 +11,8 @@
  *   xen-labtool readall DOMAIN   read every populated frame: MiB/s, no file
  *   xen-labtool random DOMAIN N  N maps at random gfns, 1 and 16 frames: ms each
  *   xen-labtool osinit DOMAIN    vmi_init_complete, zero-config: time, map calls
+ *   xen-labtool ps DOMAIN        a warm process list by phase: open, hinted
+ *                                Linux start, task walk: ms and map calls
  *
  * Prints "ok: ..." and "FAIL: ..." lines (and "range", "bench" lines);
  * exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
@@ -25,6 +27,7 @@
 
 #include "drivers/xen/xen.h"
 #include "common/walkread.h"
+#include "tinyvmi/linux.h"
 
 static int failures;
 
@@ -382,6 +385,50 @@ static int do_osinit(const char *dom)
     return failures != 0;
 }
 
+/* Where a warm process list spends its time: opening the domain, the
+ * Linux start with the hints a first start left (as the CLI's cache
+ * gives them), and the task walk; each with its map calls. */
+static int do_ps(const char *dom)
+{
+    vmi_instance_t vmi = open_domain(dom, 0);
+    struct xen *x;
+    tvmi_linux_task_t *tasks = NULL;
+    size_t hlen = 0, n = 0;
+    char *hints = NULL;
+    double t0, t1, t2, t3;
+    uint64_t c1, c2;
+    int partial = 0;
+
+    if (vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, NULL) == VMI_OS_LINUX)
+        hints = tvmi_linux_get_hints(vmi, &hlen);
+    vmi_destroy(vmi);
+    check(hints != NULL, "hints from a first Linux start");
+    if (!hints)
+        return 1;
+    t0 = now_s();
+    vmi = open_domain(dom, 0);
+    x = vmi->drv_data;
+    t1 = now_s();
+    check(tvmi_linux_set_hints(vmi, hints, hlen) == VMI_SUCCESS &&
+          vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, NULL) == VMI_OS_LINUX,
+          "hinted Linux start: %s", tvmi_last_error(vmi));
+    t2 = now_s();
+    c1 = x->map_calls;
+    check(tvmi_linux_tasks(vmi, &tasks, &n, &partial) == VMI_SUCCESS && n > 10,
+          "task walk: %zu tasks %s", n, tvmi_last_error(vmi));
+    t3 = now_s();
+    c2 = x->map_calls;
+    printf("bench: ps_cluster=%u open_ms=%.1f start_ms=%.1f start_map_calls=%llu "
+           "walk_ms=%.1f walk_map_calls=%llu walk_frames=%llu tasks=%zu\n",
+           x->cluster, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (unsigned long long)c1,
+           (t3 - t2) * 1e3, (unsigned long long)(c2 - c1),
+           (unsigned long long)x->frames_mapped, n);
+    free(tasks);
+    free(hints);
+    vmi_destroy(vmi);
+    return failures != 0;
+}
+
 static uint64_t clock_ns(void)
 {
     struct timespec t;
@@ -425,6 +472,8 @@ int main(int argc, char **argv)
         return do_ranges(argv[2]);
     if (!strcmp(cmd, "readall"))
         return do_readall(argv[2]);
+    if (!strcmp(cmd, "ps"))
+        return do_ps(argv[2]);
     if (!strcmp(cmd, "osinit"))
         return do_osinit(argv[2]);
     if (!strcmp(cmd, "random") && argc > 3)
@@ -432,6 +481,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "walkread") && argc > 3)
         return do_walkread(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     fprintf(stderr, "usage: xen-labtool nest|hold|exit|regs|ranges|readall|"
-                    "osinit DOMAIN | write DOMAIN VA | random|walkread DOMAIN N\n");
+                    "osinit|ps DOMAIN | write DOMAIN VA | random|walkread DOMAIN N\n");
     return 2;
 }

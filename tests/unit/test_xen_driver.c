@@ -195,6 +195,43 @@ static void test_readahead(void **state)
     assert_int_equal(fx->mapped, 0);
 }
 
+/* Random reads of neighbouring frames cost one call for their aligned
+ * cluster; a cluster that runs into a hole still serves the frame asked
+ * for, and a write maps its frame alone. */
+static void test_clusters(void **state)
+{
+    vmi_instance_t vmi = open_name("target", 0);
+    const addr_t c = XEN_CLUSTER, base = 0x100 * c;
+    const addr_t order[] = { 3, 0, c - 1, 5, 1 };
+    unsigned char b[8], w = 0x5a;
+
+    (void)state;
+    assert_non_null(vmi);
+    fx->map_calls = 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        addr_t pa = (base + order[i]) * 4096 + 40;
+        assert_int_equal(vmi_read_pa(vmi, pa, 8, b, NULL), VMI_SUCCESS);
+        assert_int_equal(b[0], fake_byte(pa));
+    }
+    assert_int_equal(fx->map_calls, 1);
+    assert_int_equal(vmi_read_pa(vmi, (FAKE_RAM_FRAMES - 1) * 4096ull, 8, b, NULL),
+                     VMI_SUCCESS);
+    assert_int_equal(b[0], fake_byte((FAKE_RAM_FRAMES - 1) * 4096ull));
+    assert_int_equal(fx->map_calls, 2);
+    assert_int_equal(vmi_read_pa(vmi, (FAKE_RAM_FRAMES + 1) * 4096ull, 8, b, NULL),
+                     VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "is not mapped in domain 7");
+    vmi_destroy(vmi);
+    assert_int_equal(fx->mapped, 0);
+
+    vmi = open_name("target", TVMI_INIT_WRITE);
+    assert_non_null(vmi);
+    assert_int_equal(vmi_write_pa(vmi, 0x300 * 4096ull + 9, 1, &w, NULL), VMI_SUCCESS);
+    assert_int_equal(fx->mapped, 1);
+    vmi_destroy(vmi);
+    assert_int_equal(fx->mapped, 0);
+}
+
 static void test_map_frames(void **state)
 {
     vmi_instance_t vmi = open_name("target", 0);
@@ -478,6 +515,7 @@ int main(void)
         cmocka_unit_test_setup(test_domctl_versions, setup),
         cmocka_unit_test_setup(test_reads_and_holes, setup),
         cmocka_unit_test_setup(test_readahead, setup),
+        cmocka_unit_test_setup(test_clusters, setup),
         cmocka_unit_test_setup(test_map_frames, setup),
         cmocka_unit_test_setup(test_ranges, setup),
         cmocka_unit_test_setup(test_dump_round_trip, setup),

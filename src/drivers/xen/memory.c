@@ -5,6 +5,9 @@
  * unmapped when its last frame comes back. A reader going through memory
  * in order gets a readahead window that doubles up to XEN_BATCH_MAX frames
  * (4 MiB): a dump then costs one map call per 4 MiB, not one per page.
+ * A random access maps the small aligned run around it (XEN_CLUSTER), and
+ * every frame mapped is found again through a gfn table, so a list walk
+ * hopping between neighbouring structures pays one call per run.
  *
  * Which frames exist is asked of Xen with getpageframeinfo3 (up to 1024
  * gfns per call, holes cost nothing extra), never by mapping: a failed
@@ -76,6 +79,10 @@ static bool batch_insert(struct xen *x, struct xen_batch *b)
             (x->nbatches - i) * sizeof *x->batches);
     x->batches[i] = b;
     x->nbatches++;
+    if (b->contiguous)
+        for (size_t k = 0; k < b->n; k++)
+            if (!b->err[k])
+                x->by_gfn[(b->first_gfn + k) % XEN_GFN_SLOTS] = b;
     return true;
 }
 
@@ -88,8 +95,10 @@ static void batch_drop(struct xen *x, struct xen_batch *b)
                 (x->nbatches - i) * sizeof *x->batches);
         x->nbatches--;
     }
-    if (x->last == b)
-        x->last = NULL;
+    if (b->contiguous)
+        for (size_t k = 0; k < b->n && k < XEN_GFN_SLOTS; k++)
+            if (x->by_gfn[(b->first_gfn + k) % XEN_GFN_SLOTS] == b)
+                x->by_gfn[(b->first_gfn + k) % XEN_GFN_SLOTS] = NULL;
     xenforeignmemory_unmap(x->fmem, b->base, b->n);
     free(b);
 }
@@ -179,25 +188,36 @@ static const struct tvmi_mem_range *range_of(const struct xen *x, addr_t gfn)
     return NULL;
 }
 
-/* How many frames to map from gfn: one for a random access, twice the last
- * window for the next frame of a sequential reader; never past the run of
- * populated frames holding gfn (when a scan found it) or max_gfn. */
-static size_t window(struct xen *x, addr_t gfn, bool write)
+/* The frames to map for gfn, as [*first, *first + return): twice the last
+ * window from gfn for the next frame of a sequential reader, else the
+ * aligned cluster holding gfn (gfn alone for a write). Never past max_gfn
+ * nor, when a scan found them, out of the populated run holding gfn. */
+static size_t window(struct xen *x, addr_t gfn, bool write, addr_t *first)
 {
-    const struct tvmi_mem_range *r;
-    size_t n = 1;
+    const struct tvmi_mem_range *r = x->ranges_ms ? range_of(x, gfn) : NULL;
+    addr_t lo = gfn, end;
 
     if (!write && gfn == x->ra_next && x->ra_window)
-        n = x->ra_window < XEN_BATCH_MAX / 2 ? 2 * x->ra_window : XEN_BATCH_MAX;
-    x->ra_window = (unsigned)n;
+        end = gfn + (x->ra_window < XEN_BATCH_MAX / 2 ? 2 * x->ra_window
+                                                      : XEN_BATCH_MAX);
+    else if (!write)
+        lo = gfn - gfn % x->cluster, end = lo + x->cluster;
+    else
+        end = gfn + 1;
     /* The last scan says gfn is a hole: try it alone. */
-    if (x->ranges_ms && !range_of(x, gfn))
-        return 1;
-    if (n > x->max_gfn - gfn + 1)
-        n = (size_t)(x->max_gfn - gfn + 1);
-    if ((r = range_of(x, gfn)) && n > (r->end >> TVMI_PAGE_SHIFT) - gfn)
-        n = (size_t)((r->end >> TVMI_PAGE_SHIFT) - gfn);
-    return n ? n : 1;
+    if (x->ranges_ms && !r)
+        lo = gfn, end = gfn + 1;
+    if (end > x->max_gfn + 1)
+        end = x->max_gfn + 1;
+    if (r && lo < r->start >> TVMI_PAGE_SHIFT)
+        lo = r->start >> TVMI_PAGE_SHIFT;
+    if (r && end > r->end >> TVMI_PAGE_SHIFT)
+        end = r->end >> TVMI_PAGE_SHIFT;
+    if (end <= gfn)
+        end = gfn + 1;
+    x->ra_window = (unsigned)(end - gfn);
+    *first = lo;
+    return (size_t)(end - lo);
 }
 
 static void *frame_in(struct xen_batch *b, size_t i)
@@ -209,13 +229,15 @@ static void *frame_in(struct xen_batch *b, size_t i)
 void *xen_map_frame(vmi_instance_t vmi, addr_t gfn, bool write)
 {
     struct xen *x = xen_of(vmi);
-    struct xen_batch *b = x->last;
+    struct xen_batch *b = x->by_gfn[gfn % XEN_GFN_SLOTS];
+    addr_t first;
+    size_t n;
     int e;
 
     /* Only frames that mapped are served from an old batch: a hole may
      * have been populated since, so it is asked again. */
-    if (b && b->contiguous && gfn - b->first_gfn < b->n &&
-        !b->err[gfn - b->first_gfn] && (b->writable || !write)) {
+    if (b && gfn - b->first_gfn < b->n && !b->err[gfn - b->first_gfn] &&
+        (b->writable || !write)) {
         x->ra_next = gfn + 1;
         return frame_in(b, (size_t)(gfn - b->first_gfn));
     }
@@ -225,19 +247,19 @@ void *xen_map_frame(vmi_instance_t vmi, addr_t gfn, bool write)
                   x->domid, (unsigned long long)x->max_gfn);
         return NULL;
     }
-    b = batch_map(vmi, x, NULL, gfn, window(x, gfn, write), write);
+    n = window(x, gfn, write, &first);
+    b = batch_map(vmi, x, NULL, first, n, write);
     if (!b)
         return NULL;
     x->ra_next = gfn + 1;
-    if ((e = b->err[0])) {
+    if ((e = b->err[gfn - first])) {
         batch_drop(x, b);
         tvmi_fail(vmi, "PA 0x%llx is not mapped in domain %u (a hole, or "
                   "refused: %s)", (unsigned long long)(gfn << TVMI_PAGE_SHIFT),
                   x->domid, map_refusal(e));
         return NULL;
     }
-    x->last = b;
-    return frame_in(b, 0);
+    return frame_in(b, (size_t)(gfn - first));
 }
 
 status_t xen_map_frames(vmi_instance_t vmi, const addr_t *gfns, size_t n,
