@@ -249,6 +249,12 @@ const char *tvmi_get_driver_name(vmi_instance_t vmi);
  * UUID and id), for caches kept between runs. Fails when the driver
  * cannot tell. */
 status_t tvmi_get_target_identity(vmi_instance_t vmi, char *buf, size_t len);
+/* tinyvmi: whether a live target is still there. VMI_FAILURE, with the
+ * reason in tvmi_last_error (dying, shut down, gone), when it is not; the
+ * frames still mapped are then let go (they would keep a destroyed Xen
+ * domain from being freed) and the caches emptied. VMI_SUCCESS for a
+ * snapshot. Tools that hold an instance for long call it between passes. */
+status_t tvmi_target_check(vmi_instance_t vmi);
 
 /* ---- translation -------------------------------------------------------- */
 

@@ -67,6 +67,9 @@ struct tvmi_driver_ops {
      * for caches kept between runs. Writes at most len bytes, NUL
      * included; false when it has none. */
     bool (*identity)(vmi_instance_t vmi, char *buf, size_t len);
+    /* Optional, live targets: fails with a tvmi_fail() message when the
+     * target is gone or going (dying, shut down, another domain). */
+    status_t (*check_alive)(vmi_instance_t vmi);
 };
 
 extern const struct tvmi_driver_ops *const tvmi_drivers[];

@@ -31,6 +31,18 @@ status_t tvmi_get_target_identity(vmi_instance_t vmi, char *buf, size_t len)
     return VMI_SUCCESS;
 }
 
+status_t tvmi_target_check(vmi_instance_t vmi)
+{
+    if (!vmi)
+        return VMI_FAILURE;
+    if (!vmi->drv->check_alive || vmi->drv->check_alive(vmi) == VMI_SUCCESS)
+        return VMI_SUCCESS;
+    if (vmi->pcache)
+        vmi_pagecache_flush(vmi);
+    vmi_v2pcache_flush(vmi, ~0ull);
+    return VMI_FAILURE;
+}
+
 page_mode_t vmi_get_page_mode(vmi_instance_t vmi, unsigned long vcpu)
 {
     (void)vcpu;

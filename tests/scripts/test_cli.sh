@@ -158,6 +158,9 @@ run --bogus info; want_rc 2; err_has "unknown option '--bogus'"
 run --file "$RAW" read 0 16 --bogus; want_rc 2; err_has "unknown option '--bogus'"
 run --file "$RAW" --format elf info; want_rc 2; err_has "unknown option '--format'"
 run --va; want_rc 2; err_has "unknown option '--va'"
+# --pause holds a live domain; a snapshot has nothing to pause
+run --file "$RAW" --pause info; want_rc 2; err_has "--pause applies to a running domain"
+run --xen target --pause watch; want_rc 2; err_has "--pause would keep the domain paused"
 run --json; want_rc 2; err_has "no command given"; json_is error "no command given"
 run --file "$RAW" read 0x12zz 16; want_rc 2; err_has "bad address '0x12zz': not a number"; out_empty
 run --file "$RAW" read 12abc 16; want_rc 2; err_has "bad address '12abc': not a number"

@@ -131,6 +131,43 @@ static void test_refusals(void **state)
     assert_has(tvmi_init_error_message(), "has shut down: crashed");
 }
 
+/* A domain that dies, is replaced or shuts down under an open instance:
+ * tvmi_target_check says so and lets its frames go (mappings would keep a
+ * destroyed domain from being freed). */
+static void test_target_check(void **state)
+{
+    vmi_instance_t vmi = open_name("target", 0);
+    unsigned char b[8];
+
+    (void)state;
+    assert_non_null(vmi);
+    assert_int_equal(tvmi_target_check(vmi), VMI_SUCCESS);
+    assert_int_equal(vmi_read_pa(vmi, 0x5000, 8, b, NULL), VMI_SUCCESS);
+    assert_true(fx->mapped > 0);
+    fx->flags |= XEN_DOMINF_dying;
+    assert_int_equal(tvmi_target_check(vmi), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "Xen domain 7 (target) is dying");
+    assert_int_equal(fx->mapped, 0);
+    fx->flags &= ~XEN_DOMINF_dying;
+    fx->flags |= XEN_DOMINF_shutdown | SHUTDOWN_reboot << XEN_DOMINF_shutdownshift;
+    assert_int_equal(tvmi_target_check(vmi), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "has shut down: rebooting");
+    fx->flags &= ~(XEN_DOMINF_shutdown | XEN_DOMINF_shutdownmask << XEN_DOMINF_shutdownshift);
+    assert_int_equal(tvmi_target_check(vmi), VMI_SUCCESS);
+    fx->uuid0 = 0x42;
+    assert_int_equal(tvmi_target_check(vmi), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "another domain has its id");
+    fx->uuid0 = 0;
+    fx->domid = 8;
+    assert_int_equal(tvmi_target_check(vmi), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "no Xen domain with id 7");
+    fx->domid = 7;
+    assert_int_equal(vmi_read_pa(vmi, 0x5000, 8, b, NULL), VMI_SUCCESS);
+    assert_int_equal(b[0], fake_byte(0x5000));
+    vmi_destroy(vmi);
+    assert_int_equal(fx->mapped, 0);
+}
+
 /* The version is found whatever it is in the known range, remembered for
  * the next instance, and a version outside it is a clear error. */
 static void test_domctl_versions(void **state)
@@ -512,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup(test_open_by_id_and_kinds, setup),
         cmocka_unit_test_setup(test_not_found, setup),
         cmocka_unit_test_setup(test_refusals, setup),
+        cmocka_unit_test_setup(test_target_check, setup),
         cmocka_unit_test_setup(test_domctl_versions, setup),
         cmocka_unit_test_setup(test_reads_and_holes, setup),
         cmocka_unit_test_setup(test_readahead, setup),

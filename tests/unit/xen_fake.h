@@ -44,6 +44,7 @@ struct fake_xen {
     uint32_t domid;
     char name[32];
     uint32_t flags;            /* XEN_DOMINF_* besides paused */
+    uint8_t uuid0;             /* first byte of the domain's handle */
     uint32_t emulation;        /* arch_config.emulation_flags */
     int64_t tot_pages_delta;   /* lie about tot_pages by this much */
     uint64_t xenheap_gfn;      /* not 0: a RAM frame Xen calls its own (like
@@ -168,6 +169,7 @@ static int fake_info(struct xen_domctl *d)
     }
     memset(i, 0, sizeof *i);
     i->domain = (domid_t)fx->domid;
+    i->handle[0] = fx->uuid0;
     i->flags = fx->flags | (fx->pauses ? XEN_DOMINF_paused : 0);
     i->tot_pages = (uint64_t)((int64_t)FAKE_FRAMES + fx->tot_pages_delta -
                               (fx->xenheap_gfn != 0));

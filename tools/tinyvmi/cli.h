@@ -25,6 +25,7 @@ struct global {
     const char *config;   /* libvmi.conf */
     const char *domain;   /* its entry */
     bool no_hints;        /* neither read nor write the discovery-hint cache */
+    bool pause;           /* hold the domain paused while the command runs */
 };
 
 struct opt {
@@ -77,6 +78,10 @@ const char *page_mode_name(page_mode_t pm);
  * saying why. */
 int target_open(const struct global *g, const char *cmd, vmi_instance_t *vmi);
 const char *target_name(const struct global *g);
+/* --pause: pauses a live target right after opening it (vmi_destroy, an
+ * exit or a fatal signal resumes it). EXIT_OK, or EXIT_TARGET after
+ * saying why and destroying *vmi. */
+int target_pause(const struct global *g, vmi_instance_t *vmi);
 /* The same with the OS layer initialised (vmi_init_complete) and the
  * profile options passed as its config (profile.c). */
 int target_open_os(const struct global *g, const char *cmd, vmi_instance_t *vmi);

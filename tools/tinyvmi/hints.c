@@ -148,33 +148,36 @@ int hints_init_complete(const struct global *g, vmi_instance_t *vmi,
     char path[1024], *rec = NULL;
     size_t len = 0;
 
+    bool hinted = mode == TVMI_CONFIG_NONE && hints_enabled(g);
+
     *vmi = NULL;
     msg[0] = '\0';
-    if (mode != TVMI_CONFIG_NONE || !hints_enabled(g)) {
-        if (vmi_init_complete(vmi, domain, flags, NULL, mode, config, err) ==
-            VMI_SUCCESS)
-            return EXIT_OK;
-        snprintf(msg, msglen, "%s", tvmi_init_error_message());
-        return EXIT_TARGET;
-    }
-    /* vmi_init_complete in two steps, to give the record in between */
+    /* vmi_init_complete in two steps: --pause comes before the OS layer
+     * reads anything, and the hint record goes in between */
     if (vmi_init(vmi, g->file ? VMI_FILE : VMI_XEN, domain, flags, NULL, err) !=
         VMI_SUCCESS) {
         *vmi = NULL;
         snprintf(msg, msglen, "%s", tvmi_init_error_message());
         return EXIT_TARGET;
     }
-    if (hints_path(*vmi, path, sizeof(path), false) &&
+    if (g->pause && vmi_pause_vm(*vmi) != VMI_SUCCESS) {
+        snprintf(msg, msglen, "pausing it: %s", tvmi_last_error(*vmi));
+        vmi_destroy(*vmi);
+        *vmi = NULL;
+        return EXIT_TARGET;
+    }
+    if (hinted && hints_path(*vmi, path, sizeof(path), false) &&
         (rec = read_record(path, &len)))
         tvmi_linux_set_hints(*vmi, rec, len);
     free(rec);
-    if (vmi_init_os(*vmi, TVMI_CONFIG_NONE, NULL, err) == VMI_OS_UNKNOWN) {
+    if (vmi_init_os(*vmi, mode, config, err) == VMI_OS_UNKNOWN) {
         snprintf(msg, msglen, "%s", tvmi_last_error(*vmi));
         *err = VMI_INIT_ERROR_OS;
         vmi_destroy(*vmi);
         *vmi = NULL;
         return EXIT_TARGET;
     }
-    store(*vmi);
+    if (hinted)
+        store(*vmi);
     return EXIT_OK;
 }

@@ -29,6 +29,8 @@ static const char top_help_head[] =
     "  --file PATH    a memory snapshot: ELF core, LiME or raw image\n"
     "  --xen DOMAIN   a running Xen domain, by name or numeric id\n"
     "  --write        open the target read-write\n"
+    "  --pause        hold a live domain paused while the command runs (a\n"
+    "                 consistent view; resumed on exit, error or signal)\n"
     "  --profile F    Linux profile: Volatility 3 ISF (.json, .json.xz)\n"
     "  --sysmap F     Linux profile: System.map\n"
     "  --btf F        Linux profile: BTF (raw .BTF or /sys/kernel/btf/vmlinux)\n"
@@ -137,7 +139,7 @@ static int match_opt(const char *cmd, const struct opt *o, int argc,
 }
 
 enum { G_FILE, G_XEN, G_JSON, G_WRITE, G_PROFILE, G_SYSMAP, G_BTF, G_CONFIG,
-       G_DOMAIN, G_NO_HINTS };
+       G_DOMAIN, G_NO_HINTS, G_PAUSE };
 static const struct opt global_opts[] = {
     [G_FILE] = { "file", true },
     [G_XEN] = { "xen", true },
@@ -149,6 +151,7 @@ static const struct opt global_opts[] = {
     [G_CONFIG] = { "config", true },
     [G_DOMAIN] = { "domain", true },
     [G_NO_HINTS] = { "no-hints", false },
+    [G_PAUSE] = { "pause", false },
     { NULL, false },
 };
 
@@ -175,6 +178,7 @@ static int global_option(const char *cmd, int argc, char **argv, int i,
         case G_CONFIG: g->config = val; break;
         case G_DOMAIN: g->domain = val; break;
         case G_NO_HINTS: g->no_hints = true; break;
+        case G_PAUSE: g->pause = true; break;
         }
         return n;
     }
@@ -327,6 +331,12 @@ static int run_command(const struct command *cmd, int argc, char **argv,
     }
     if (rc != EXIT_OK)
         return rc;
+    if (g->pause && (!g->xen || cmd == &cmd_appliance))
+        return usage_error(cmd->name, "--pause applies to a running domain "
+                                      "(--xen DOMAIN)");
+    if (g->pause && cmd == &cmd_watch)
+        return usage_error(cmd->name, "--pause would keep the domain paused "
+                                      "between checks: watch reads it live");
     if (out_json && !cmd->json_array)
         json_begin_object(NULL);
     return cmd->run(g, &a);

@@ -42,6 +42,16 @@ static int open_xen(const char *dom, uint64_t flags, vmi_instance_t *vmi)
     return EXIT_OK;
 }
 
+int target_pause(const struct global *g, vmi_instance_t *vmi)
+{
+    if (!g->pause || vmi_pause_vm(*vmi) == VMI_SUCCESS)
+        return EXIT_OK;
+    fail("pausing Xen domain %s: %s", g->xen, tvmi_last_error(*vmi));
+    vmi_destroy(*vmi);
+    *vmi = NULL;
+    return EXIT_TARGET;
+}
+
 int target_open(const struct global *g, const char *cmd, vmi_instance_t *vmi)
 {
     uint64_t flags = g->write ? TVMI_INIT_WRITE : 0;
@@ -53,7 +63,8 @@ int target_open(const struct global *g, const char *cmd, vmi_instance_t *vmi)
         /* 19 digits always fit in 64 bits; no domid needs more */
         if (strlen(g->xen) > 19 && all_digits(g->xen))
             return usage_error(cmd, "bad domain id '%s': too large", g->xen);
-        return open_xen(g->xen, flags, vmi);
+        int rc = open_xen(g->xen, flags, vmi);
+        return rc == EXIT_OK ? target_pause(g, vmi) : rc;
     }
     if (!g->file)
         return usage_error(cmd, "no target: give --file PATH "

@@ -440,6 +440,14 @@ static void ax_close(vmi_instance_t vmi)
     vmi->drv_data = NULL;
 }
 
+static status_t ax_check_alive(vmi_instance_t vmi)
+{
+    char why[160];
+
+    return ax_target_alive(vmi, why, sizeof why) ? VMI_SUCCESS
+                                                  : tvmi_fail(vmi, "%s", why);
+}
+
 const struct tvmi_driver_ops tvmi_driver_appliance_xen = {
     .name = "appliance-xen",
     .mode = VMI_XEN,
@@ -449,4 +457,5 @@ const struct tvmi_driver_ops tvmi_driver_appliance_xen = {
     .map_frame = ax_map_frame,
     .unmap_frame = ax_unmap_frame,
     .get_ranges = ax_get_ranges,
+    .check_alive = ax_check_alive,
 };

@@ -53,6 +53,8 @@ int xen_domain_info(vmi_instance_t vmi, struct xen *x,
                             .domain = (domid_t)x->domid };
     int rc = xen_domctl(vmi, x, &d, "getting the info");
 
+    if (rc == -ESRCH)
+        tvmi_fail(vmi, "no Xen domain with id %u", x->domid);
     if (rc)
         return rc;
     /* Xen before 4.18 answered with the next domain when this one was

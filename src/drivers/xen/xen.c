@@ -257,6 +257,21 @@ static bool xen_identity(vmi_instance_t vmi, char *buf, size_t len)
     return n > 0 && (size_t)n < len;
 }
 
+/* The domain opened, still there and running: not dying, not shut down,
+ * not replaced by another under the same id. */
+static status_t xen_check_alive(vmi_instance_t vmi)
+{
+    struct xen *x = xen_of(vmi);
+    struct xen_domctl_getdomaininfo info;
+
+    if (xen_domain_info(vmi, x, &info) || check_alive(vmi, x, &info))
+        return VMI_FAILURE;
+    if (memcmp(info.handle, x->handle, sizeof x->handle))
+        return tvmi_fail(vmi, "Xen domain %u is not %s any more: another "
+                         "domain has its id", x->domid, x->name);
+    return VMI_SUCCESS;
+}
+
 const struct tvmi_driver_ops tvmi_driver_xen = {
     .name = "xen",
     .mode = VMI_XEN,
@@ -272,4 +287,5 @@ const struct tvmi_driver_ops tvmi_driver_xen = {
     .pause = xen_pause,
     .resume = xen_resume,
     .identity = xen_identity,
+    .check_alive = xen_check_alive,
 };

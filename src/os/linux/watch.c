@@ -1007,6 +1007,11 @@ status_t tvmi_linux_watch_check(vmi_instance_t vmi, tvmi_linux_watch_t *w,
         return vmi ? tvmi_fail(vmi, "watching: NULL argument") : VMI_FAILURE;
     if (!(c = calloc(1, sizeof(*c))))
         return tvmi_fail(vmi, "watching: out of memory");
+    /* a destroyed domain would look frozen, its frames still mapped */
+    if (tvmi_target_check(vmi) != VMI_SUCCESS) {
+        free(c);
+        return VMI_FAILURE;
+    }
     *c = (struct check){ .vmi = vmi, .w = w, .cb = cb, .arg = arg };
     /* a live guest remaps: module memory, even text (a rootkit may) */
     vmi_v2pcache_flush(vmi, ~0ull);
