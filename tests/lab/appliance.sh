@@ -13,29 +13,8 @@ W=/tmp/tvmi-appliance
 rm -rf "$W"
 mkdir -p "$W"
 
-ok() { echo "ok: appliance: $*"; }
-bad() { echo "FAIL: appliance: $*"; }
-is() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: got '$2', want '$3'"; fi; }
-run() {
-	n=$1
-	shift
-	"$@" >"$W/$n.out" 2>"$W/$n.err"
-	RC=$?
-}
-why() { tr '\n' ' ' <"$W/$1.err" | cut -c1-400; }
-up() { cut -d' ' -f1 /proc/uptime; }
-secs_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
-gone() { ! xl domid "$1" >/dev/null 2>&1; }
-# wait_gone NAME SECS
-wait_gone() {
-	i=0
-	while [ $i -lt $(($2 * 4)) ]; do
-		gone "$1" && return 0
-		sleep 0.25
-		i=$((i + 1))
-	done
-	return 1
-}
+TAG="appliance: "
+. "$(dirname "$0")/lib.sh"
 
 # Xen older than 4.19: the launcher must refuse plainly, and that is all.
 ver=$(xl info 2>/dev/null | awk -F': *' '/^xen_version/ { print $2 }')

@@ -16,30 +16,9 @@ W=/tmp/tvmi-lab
 rm -rf "$W"
 mkdir -p "$W"
 
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; }
-# is WHAT GOT WANT
-is() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: got '$2', want '$3'"; fi; }
-# run NAME CMD...: $W/NAME.out, $W/NAME.err, status in RC
-run() {
-	n=$1
-	shift
-	"$@" >"$W/$n.out" 2>"$W/$n.err"
-	RC=$?
-}
-# the text of a failed command, for the FAIL line
-why() { tr '\n' ' ' <"$W/$1.err" | cut -c1-300; }
-up() { cut -d' ' -f1 /proc/uptime; }
-secs_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
+. "$(dirname "$0")/lib.sh"
 # value of a text line "label:   value" of a command's output
 field() { sed -n "s/^$2: *//p" "$W/$1.out" | head -n 1; }
-state() { xl list "$DOM" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
-running() {
-	s=$(state)
-	[ -n "$s" ] || return 1
-	case "$s" in *p*) return 1 ;; esac
-	return 0
-}
 ksym() { awk -v s="$1" '$3 == s { print "0x" $1; exit }' "$TR/kallsyms.txt"; }
 has_cmd() { $T --help 2>/dev/null | grep -q "^  $1 "; }
 
@@ -106,7 +85,7 @@ for sig in TERM INT HUP; do
 		sleep 0.5
 		i=$((i + 1))
 	done
-	case "$(state)" in
+	case "$(state "$DOM")" in
 	*p*) ok "SIG$sig test: the holder paused the target (twice)" ;;
 	*) bad "SIG$sig test: target not paused by the holder: $(cat "$W/hold.$sig")" ;;
 	esac
@@ -114,16 +93,16 @@ for sig in TERM INT HUP; do
 	wait "$pid"
 	rc=$?
 	case $sig in TERM) want=143 ;; INT) want=130 ;; HUP) want=129 ;; esac
-	if running; then
+	if running "$DOM"; then
 		ok "SIG$sig while paused: the target runs again; the tool died of it (status $rc, want $want)"
 	else
-		bad "SIG$sig while paused: target state '$(state)' afterwards (tool status $rc)"
+		bad "SIG$sig while paused: target state '$(state "$DOM")' afterwards (tool status $rc)"
 	fi
 	[ "$rc" = "$want" ] || bad "SIG$sig: the tool's status is $rc, not $want: the signal was not raised again"
 done
 $L exit "$DOM" 2>"$W/exit.err"
-running && ok "exit() while paused: the target runs again" ||
-	bad "exit() while paused: target state '$(state)' ($(why exit))"
+running "$DOM" && ok "exit() while paused: the target runs again" ||
+	bad "exit() while paused: target state '$(state "$DOM")' ($(why exit))"
 
 # ---------------------------------------------------------------- writes
 $L regs "$DOM" 2>"$W/regs.err" || echo "(xen-labtool regs: $(why regs))"
@@ -238,7 +217,7 @@ if has_cmd dmesg; then
 		ok "dmesg has the target's kmsg marker" || bad "dmesg lacks the marker ($(why dmesg))"
 fi
 
-running && ok "the target runs at the end" || bad "the target is '$(state)' at the end"
+running "$DOM" && ok "the target runs at the end" || bad "the target is '$(state "$DOM")' at the end"
 # What the checks saw, for a look afterwards (run-all --out DIR).
 [ -n "${LAB_OUT:-}" ] && cp "$W"/*.out "$W"/*.err "$W"/*.tasks "$LAB_OUT"/ 2>/dev/null
 exit 0

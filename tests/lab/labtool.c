@@ -13,6 +13,9 @@
  *   xen-labtool osinit DOMAIN    vmi_init_complete, zero-config: time, map calls
  *   xen-labtool ps DOMAIN        a warm process list by phase: open, hinted
  *                                Linux start, task walk: ms and map calls
+ *   xen-labtool dfl CMD...       runs CMD with SIGINT and SIGQUIT at SIG_DFL
+ *   xen-labtool walkloop DOMAIN S  task walks for S seconds while the script
+ *                                pauses, reboots or destroys the target
  *
  * Prints "ok: ..." and "FAIL: ..." lines (and "range", "bench" lines);
  * exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
@@ -429,6 +432,85 @@ static int do_ps(const char *dom)
     return failures != 0;
 }
 
+/* 1 when `xl list` shows domain id, 0 when not, -1 when it cannot tell. */
+static int xl_has_domid(uint32_t id)
+{
+    char line[512];
+    unsigned d;
+    int found = 0;
+    FILE *p = popen("xl list 2>/dev/null", "r");
+
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "%*s %u", &d) == 1 && d == id)
+            found = 1;
+    pclose(p);
+    return found;
+}
+
+/* Walks the task list again and again on one instance for up to secs
+ * seconds while the dom0 script pauses, reboots or destroys the target
+ * under it; every other walk holds the domain paused, as a tool wanting a
+ * consistent list would. Each walk must end: with the list, or failed
+ * with a message. tvmi_target_check runs between walks, as a long-lived
+ * tool's loop would; when it says the target is gone the loop ends, and
+ * the old domain must then vanish from `xl list` (no frames of it left
+ * mapped). Prints one "walkloop:" summary line. */
+static int do_walkloop(const char *dom, unsigned secs)
+{
+    vmi_instance_t vmi = open_domain(dom, 0);
+    struct xen *x = vmi->drv_data;
+    uint32_t id = x->domid;
+    unsigned ok = 0, partial = 0, failed = 0, silent = 0, pauses = 0;
+    char first[200] = "", gone[200] = "";
+    double t0 = now_s(), t_gone = 0;
+
+    check(vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, NULL) == VMI_OS_LINUX,
+          "walkloop: Linux start: %s", tvmi_last_error(vmi));
+    printf("walkloop: started on domain %u\n", id);
+    fflush(stdout);
+    for (unsigned i = 0; now_s() - t0 < secs; i++) {
+        tvmi_linux_task_t *t = NULL;
+        size_t n = 0;
+        int part = 0;
+        bool paused = (i & 1) && vmi_pause_vm(vmi) == VMI_SUCCESS;
+
+        pauses += paused;
+        if (tvmi_linux_tasks(vmi, &t, &n, &part) == VMI_SUCCESS) {
+            ok += !part;
+            partial += part;
+        } else {
+            failed++;
+            silent += !tvmi_last_error(vmi)[0];
+            if (!first[0])
+                snprintf(first, sizeof first, "%s", tvmi_last_error(vmi));
+        }
+        free(t);
+        if (paused)
+            vmi_resume_vm(vmi);
+        if (tvmi_target_check(vmi) != VMI_SUCCESS) {
+            snprintf(gone, sizeof gone, "%s", tvmi_last_error(vmi));
+            t_gone = now_s();
+            break;
+        }
+    }
+    printf("walkloop: walks ok=%u partial=%u failed=%u (paused for %u) in %.1f s; "
+           "first failure: %s; gone: %s\n", ok, partial, failed, pauses,
+           now_s() - t0, first[0] ? first : "none", gone[0] ? gone : "no");
+    check(!silent, "walkloop: every failed walk said why (%u did not)", silent);
+    if (gone[0]) {
+        int there = 1;
+        for (int k = 0; k < 40 && (there = xl_has_domid(id)) == 1; k++)
+            usleep(250000);
+        check(there == 0, "walkloop: domain %u %s %.1f s after we saw it go, "
+              "instance still open", id, there ? "still listed" : "gone from xl list",
+              now_s() - t_gone);
+    }
+    vmi_destroy(vmi);
+    return failures != 0;
+}
+
 static uint64_t clock_ns(void)
 {
     struct timespec t;
@@ -458,6 +540,16 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 2 ? argv[1] : "";
 
+    /* dfl CMD...: CMD as a terminal starts it, SIGINT and SIGQUIT at
+     * SIG_DFL (see do_hold), for signal tests of the tinyvmi command. */
+    if (!strcmp(cmd, "dfl")) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        execvp(argv[2], argv + 2);
+        perror(argv[2]);
+        return 127;
+    }
+
     if (!strcmp(cmd, "nest"))
         return do_nest(argv[2]);
     if (!strcmp(cmd, "hold"))
@@ -472,6 +564,8 @@ int main(int argc, char **argv)
         return do_ranges(argv[2]);
     if (!strcmp(cmd, "readall"))
         return do_readall(argv[2]);
+    if (!strcmp(cmd, "walkloop") && argc > 3)
+        return do_walkloop(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     if (!strcmp(cmd, "ps"))
         return do_ps(argv[2]);
     if (!strcmp(cmd, "osinit"))
@@ -481,6 +575,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "walkread") && argc > 3)
         return do_walkread(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     fprintf(stderr, "usage: xen-labtool nest|hold|exit|regs|ranges|readall|"
-                    "osinit|ps DOMAIN | write DOMAIN VA | random|walkread DOMAIN N\n");
+                    "osinit|ps DOMAIN | write DOMAIN VA | random|walkread|walkloop DOMAIN N\n");
     return 2;
 }

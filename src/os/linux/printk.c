@@ -171,13 +171,24 @@ static bool push(struct records *out, const tvmi_linux_log_record_t *rec)
     return true;
 }
 
+/* A u64 at off of a buffer the layout checks made big enough. */
+static uint64_t u64_at(const uint8_t *b, size_t off)
+{
+    uint64_t x = 0;
+
+    for (size_t i = 0; i < 8; i++)
+        x |= (uint64_t)b[off + i] << (8 * i);
+    return x;
+}
+
 /* The text of record id into the pool; false when its block is not (or no
- * longer) the record's. */
+ * longer) the record's. The block's owner id and the text come in one
+ * read. */
 static bool read_text(vmi_instance_t vmi, const struct ring *r, uint64_t id,
                       uint64_t begin, uint64_t next, size_t want,
                       struct records *out, tvmi_linux_log_record_t *rec)
 {
-    uint64_t off = 0, len, owner;
+    uint64_t off = 0, len;
     char *text;
 
     if ((begin & 1) || (next & 1)) { /* a record without text */
@@ -188,18 +199,18 @@ static bool read_text(vmi_instance_t vmi, const struct ring *r, uint64_t id,
                        (unsigned long long)begin, (unsigned long long)next,
                        (unsigned long long)r->size);
         return false;
-    } else {
-        if (lx_kread(vmi, r->data + off, &owner, 8) != VMI_SUCCESS ||
-            (owner & ID_MASK) != id)
-            return false; /* overwritten by a newer record */
-        if (want > len - 8)
-            want = (size_t)(len - 8);
+    } else if (want > len - 8) {
+        want = (size_t)(len - 8);
     }
-    if (!pool_reserve(out, want))
+    if (!pool_reserve(out, want + 8))
         return false;
     text = out->pool + out->used;
-    if (want && lx_kread(vmi, r->data + off + 8, text, want) != VMI_SUCCESS)
-        return false;
+    if (!((begin & 1) || (next & 1))) {
+        if (lx_kread(vmi, r->data + off, text, want + 8) != VMI_SUCCESS ||
+            (u64_at((const uint8_t *)text, 0) & ID_MASK) != id)
+            return false; /* unreadable, or overwritten by a newer record */
+        memmove(text, text + 8, want);
+    }
     text[want] = '\0';
     rec->text_len = strnlen(text, want);
     rec->text = (const char *)(uintptr_t)out->used;
@@ -214,17 +225,17 @@ static void read_record(vmi_instance_t vmi, struct lx_views *v,
     const struct lx_log_layout *L = &v->log;
     uint64_t idx = id & (r->count - 1), sv, begin, next, text_len;
     tvmi_linux_log_record_t rec = { 0 };
-    addr_t desc = r->descs + idx * L->desc_size;
-    addr_t lpos = desc + L->text_blk_lpos.off;
+    uint8_t d[LX_DESC_READ_MAX];
 
-    if (read_field(vmi, desc, &L->state_var, &sv) ||
-        read_field(vmi, lpos, &L->begin, &begin) ||
-        read_field(vmi, lpos, &L->next, &next) ||
+    if (lx_kread(vmi, r->descs + idx * L->desc_size, d, L->desc_read) ||
         lx_read_window(vmi, v, r->infos + idx * L->info_size, 0, L->info_size)) {
         lx_report_note(&out->rep, "log descriptor %llu cannot be read",
                        (unsigned long long)idx);
         return;
     }
+    sv = u64_at(d, L->state_var.off);
+    begin = u64_at(d, L->text_blk_lpos.off + L->begin.off);
+    next = u64_at(d, L->text_blk_lpos.off + L->next.off);
     if ((sv & ID_MASK) != id || (STATE_OF(sv) != COMMITTED &&
                                  STATE_OF(sv) != FINALIZED))
         return; /* not written yet, or already given up */

@@ -290,6 +290,7 @@ static status_t check_log(vmi_instance_t vmi, const struct layouts *L,
         need_size(vmi, &l->text_len, "printk_info.text_len", 2, 4) ||
         need_size(vmi, &l->state_var, "prb_desc.state_var", 8, 8) ||
         need_size(vmi, &l->begin, "prb_data_blk_lpos.begin", 8, 8) ||
+        need_size(vmi, &l->next, "prb_data_blk_lpos.next", 8, 8) ||
         need_size(vmi, &l->count_bits, "prb_desc_ring.count_bits", 4, 4) ||
         need_size(vmi, &l->size_bits, "prb_data_ring.size_bits", 4, 4) ||
         l->desc_size < 24 || l->desc_size > 4096 || l->info_size < 24 ||
@@ -302,6 +303,15 @@ static status_t check_log(vmi_instance_t vmi, const struct layouts *L,
         inside(vmi, &l->facility, "printk_info.facility", l->info_size) ||
         inside(vmi, &l->level, "printk_info.level", l->info_size))
         return VMI_FAILURE;
+    /* so is the front of a descriptor: state_var and text_blk_lpos */
+    l->desc_read = l->state_var.off + 8;
+    if (l->text_blk_lpos.off + l->begin.off + 8 > l->desc_read)
+        l->desc_read = l->text_blk_lpos.off + l->begin.off + 8;
+    if (l->text_blk_lpos.off + l->next.off + 8 > l->desc_read)
+        l->desc_read = l->text_blk_lpos.off + l->next.off + 8;
+    if (l->desc_read > l->desc_size || l->desc_read > LX_DESC_READ_MAX)
+        return tvmi_fail(vmi, "prb_desc: state_var and text_blk_lpos are not "
+                         "within its first %u bytes", LX_DESC_READ_MAX);
     return VMI_SUCCESS;
 }
 

@@ -95,7 +95,12 @@ struct lx_log_layout {
                     head_id, tail_id, size_bits, data, state_var, text_blk_lpos,
                     begin, next, seq, ts_nsec, text_len, facility, level;
     size_t desc_size, info_size;
+    size_t desc_read;  /* bytes of a descriptor holding state and positions */
 };
+
+/* A descriptor's state_var and text positions are read in one piece of at
+ * most this many bytes (24 in every kernel so far). */
+#define LX_DESC_READ_MAX 64
 
 struct lx_pid_slot {
     vmi_pid_t pid;
