@@ -6,10 +6,11 @@ bad() { echo "FAIL: ${TAG:-}$*"; }
 # is WHAT GOT WANT
 is() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: got '$2', want '$3'"; fi; }
 # run NAME CMD...: $W/NAME.out, $W/NAME.err, status in RC
+# (busybox sh has no locals: helpers use their own _names)
 run() {
-	n=$1
+	_run=$1
 	shift
-	"$@" >"$W/$n.out" 2>"$W/$n.err"
+	"$@" >"$W/$_run.out" 2>"$W/$_run.err"
 	RC=$?
 }
 # the text of a failed command, for the FAIL line
@@ -23,13 +24,13 @@ running() { [ -n "$(state "$1")" ] && ! paused "$1"; }
 gone() { ! xl domid "$1" >/dev/null 2>&1; }
 # wait_for SECS CMD...: until CMD succeeds, polling 4 times a second
 wait_for() {
-	n=$(($1 * 4))
+	_wf_n=$(($1 * 4))
 	shift
-	i=0
-	while [ $i -lt $n ]; do
+	_wf_i=0
+	while [ $_wf_i -lt $_wf_n ]; do
 		"$@" && return 0
 		sleep 0.25
-		i=$((i + 1))
+		_wf_i=$((_wf_i + 1))
 	done
 	return 1
 }
