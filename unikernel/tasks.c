@@ -190,7 +190,7 @@ static void on_event(const tvmi_watch_event_t *ev, void *arg)
 {
     struct watch_ctx *c = arg;
     const char *kind = tvmi_watch_kind_name(ev->kind);
-    char a[160], b[160];
+    char a[160], b[160], line[512];
 
     c->events++;
     out_begin("event", c->seq);
@@ -202,16 +202,12 @@ static void on_event(const tvmi_watch_event_t *ev, void *arg)
         out_i64("tid", ev->task.pid);
         out_i64("ppid", ev->task.ppid);
         out_str("comm", ev->task.comm);
-        printk("watch: %s: pid %d ppid %d %s\n", kind, (int)ev->task.tgid,
-               (int)ev->task.ppid, ev->task.comm);
         break;
     case TVMI_WATCH_MODULE_LOADED:
     case TVMI_WATCH_MODULE_UNLOADED:
         out_str("name", ev->module.name);
         out_hex("base", ev->module.base);
         out_u64("size", ev->module.size);
-        printk("watch: %s: %s at %#llx\n", kind, ev->module.name,
-               (unsigned long long)ev->module.base);
         break;
     case TVMI_WATCH_TEXT_CHANGED:
     case TVMI_WATCH_TEXT_RESTORED:
@@ -225,10 +221,6 @@ static void on_event(const tvmi_watch_event_t *ev, void *arg)
             out_u64("old", ev->text.old[0]);
             out_u64("new", ev->text.cur[0]);
         }
-        printk("watch: %s: %#llx-%#llx in %s%s%s\n", kind,
-               (unsigned long long)ev->text.start, (unsigned long long)ev->text.end,
-               a, ev->text.aliases[0] ? " (also " : "",
-               ev->text.aliases[0] ? ev->text.aliases : "");
         break;
     case TVMI_WATCH_SYSCALL_CHANGED:
     case TVMI_WATCH_SYSCALL_RESTORED:
@@ -241,17 +233,15 @@ static void on_event(const tvmi_watch_event_t *ev, void *arg)
         out_str("new_symbol", b);
         out_str("old_aliases", ev->syscall.old_aliases);
         out_str("new_aliases", ev->syscall.new_aliases);
-        printk("watch: %s: sys_call_table[%u] %s -> %s\n", kind,
-               ev->syscall.index, a, b);
         break;
     case TVMI_WATCH_PROBLEM:
         out_str("what", ev->problem.what ? ev->problem.what : "");
         out_str("message", ev->problem.message);
-        printk("watch: problem: %s: %s\n", ev->problem.what ? ev->problem.what : "",
-               ev->problem.message);
         break;
     }
     out_end();
+    tvmi_watch_event_text(ev, line, sizeof line);
+    printk("watch: %s\n", line);
 }
 
 /* Waits interval_ms, answering "stop" (and only that) meanwhile. */

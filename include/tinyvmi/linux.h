@@ -382,8 +382,9 @@ typedef struct tvmi_linux_watch tvmi_linux_watch_t;
 tvmi_linux_watch_t *tvmi_linux_watch_new(vmi_instance_t vmi, unsigned what);
 /* Reports every change since the last check (or the baseline) to cb, in
  * the order tasks, modules, text, syscalls. The symbol names an event
- * points to are valid in the callback: copy them to keep them. Fails only on bad arguments or
- * out of memory; a failed walk or read is a PROBLEM event. */
+ * points to are valid in the callback: copy them to keep them. Fails on bad
+ * arguments, out of memory, or a target that is gone (tvmi_target_check);
+ * a failed walk or read is a PROBLEM event. */
 status_t tvmi_linux_watch_check(vmi_instance_t vmi, tvmi_linux_watch_t *w,
                                 tvmi_watch_event_cb cb, void *arg);
 void tvmi_linux_watch_summary(const tvmi_linux_watch_t *w,
@@ -391,6 +392,11 @@ void tvmi_linux_watch_summary(const tvmi_linux_watch_t *w,
 void tvmi_linux_watch_free(tvmi_linux_watch_t *w);
 /* "task_started", "text_changed", "problem"... */
 const char *tvmi_watch_kind_name(tvmi_watch_kind_t kind);
+/* The event as one line of text without a newline, in the words of
+ * `tinyvmi watch` ("process started: pid 42 (sh), ppid 1, task 0x..."),
+ * which the appliance's console uses too. Writes at most len bytes, NUL
+ * included, cutting a longer line; returns the length written. */
+size_t tvmi_watch_event_text(const tvmi_watch_event_t *e, char *buf, size_t len);
 
 /* ---- end of watch ----------------------------------------------------------- */
 

@@ -124,24 +124,6 @@ static void json_names(const char *key, const char *names)
     json_end_array();
 }
 
-/* " (also a, b)" */
-static void also_text(const char *names)
-{
-    if (!*names)
-        return;
-    out_puts(" (also ");
-    while (*names) {
-        size_t n = strcspn(names, ",");
-        out_write(names, n);
-        names += n;
-        if (*names == ',') {
-            out_puts(", ");
-            names++;
-        }
-    }
-    out_puts(")");
-}
-
 static void print_baseline(const tvmi_watch_summary_t *s)
 {
     char h[32];
@@ -181,65 +163,33 @@ static void print_baseline(const tvmi_watch_summary_t *s)
     out_puts("\n");
 }
 
-static const char *task_noun(const tvmi_watch_event_t *e)
+/* --json: one object a line, every field; the text is the library's line. */
+static void json_task(const tvmi_watch_event_t *e, const struct printer *p)
 {
-    if (e->task.pid != e->task.tgid)
-        return "thread";
-    return e->task.kernel_thread ? "kernel thread" : "process";
+    begin_json(tvmi_watch_kind_name(e->kind), p);
+    json_u64("pid", (uint64_t)e->task.tgid);
+    json_u64("tid", (uint64_t)e->task.pid);
+    if (e->task.ppid >= 0)
+        json_u64("ppid", (uint64_t)e->task.ppid);
+    else
+        json_null("ppid");
+    json_string("comm", e->task.comm);
+    json_bool("kernel_thread", e->task.kernel_thread);
+    json_hex("task", e->task.task);
+    json_end_object();
 }
 
-static void print_task(const tvmi_watch_event_t *e, const struct printer *p)
+static void json_module(const tvmi_watch_event_t *e, const struct printer *p)
 {
-    bool started = e->kind == TVMI_WATCH_TASK_STARTED;
-
-    if (out_json) {
-        begin_json(tvmi_watch_kind_name(e->kind), p);
-        json_u64("pid", (uint64_t)e->task.tgid);
-        json_u64("tid", (uint64_t)e->task.pid);
-        if (e->task.ppid >= 0)
-            json_u64("ppid", (uint64_t)e->task.ppid);
-        else
-            json_null("ppid");
-        json_string("comm", e->task.comm);
-        json_bool("kernel_thread", e->task.kernel_thread);
-        json_hex("task", e->task.task);
-        json_end_object();
-        return;
-    }
-    stamp_text();
-    out_printf("%s %s: pid %d", task_noun(e), started ? "started" : "exited",
-               (int)e->task.tgid);
-    if (e->task.pid != e->task.tgid)
-        out_printf(" tid %d", (int)e->task.pid);
-    out_printf(" (%s), ppid %d, task 0x%llx\n", e->task.comm, (int)e->task.ppid,
-               (unsigned long long)e->task.task);
+    begin_json(tvmi_watch_kind_name(e->kind), p);
+    json_string("name", e->module.name);
+    json_hex("base", e->module.base);
+    json_u64("size", e->module.size);
+    json_hex("module", e->module.module);
+    json_end_object();
 }
 
-static void print_module(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    if (out_json) {
-        begin_json(tvmi_watch_kind_name(e->kind), p);
-        json_string("name", e->module.name);
-        json_hex("base", e->module.base);
-        json_u64("size", e->module.size);
-        json_hex("module", e->module.module);
-        json_end_object();
-        return;
-    }
-    stamp_text();
-    out_printf("module %s: %s at 0x%llx (%llu bytes)\n",
-               e->kind == TVMI_WATCH_MODULE_LOADED ? "loaded" : "unloaded",
-               e->module.name, (unsigned long long)e->module.base,
-               (unsigned long long)e->module.size);
-}
-
-static void hex_bytes(const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out_printf("%s%02x", i ? " " : "", b[i]);
-}
-
-static void print_text_json(const tvmi_watch_event_t *e, const struct printer *p)
+static void json_text(const tvmi_watch_event_t *e, const struct printer *p)
 {
     begin_json(tvmi_watch_kind_name(e->kind), p);
     json_hex("start", e->text.start);
@@ -260,54 +210,6 @@ static void print_text_json(const tvmi_watch_event_t *e, const struct printer *p
     json_end_object();
 }
 
-static void print_text(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    const char *what = e->kind == TVMI_WATCH_TEXT_CHANGED ? "changed" : "restored";
-
-    if (out_json) {
-        print_text_json(e, p);
-        return;
-    }
-    stamp_text();
-    if (e->text.exact) {
-        out_printf("kernel text %s: %s+0x%llx (0x%llx): %02x -> %02x", what,
-                   e->text.symbol ? e->text.symbol : "?",
-                   (unsigned long long)e->text.offset,
-                   (unsigned long long)e->text.start, e->text.old[0],
-                   e->text.cur[0]);
-        also_text(e->text.aliases);
-        out_puts("\n");
-        return;
-    }
-    out_printf("kernel text %s: 0x%llx-0x%llx (%llu bytes), %s+0x%llx", what,
-               (unsigned long long)e->text.start,
-               (unsigned long long)e->text.end,
-               (unsigned long long)(e->text.end - e->text.start),
-               e->text.symbol ? e->text.symbol : "?",
-               (unsigned long long)e->text.offset);
-    also_text(e->text.aliases);
-    out_printf(" to %s+0x%llx; now ",
-               e->text.end_symbol ? e->text.end_symbol : "?",
-               (unsigned long long)e->text.end_offset);
-    hex_bytes(e->text.cur, e->text.cur_len);
-    out_puts(e->text.cur_len < e->text.end - e->text.start ? " ...\n" : "\n");
-}
-
-/* "sym+0x10 (also a)", "0x... (in module m)" or "0x... (outside ...)" */
-static void target_text(addr_t va, const char *sym, addr_t off,
-                        const char *also, const char *mod)
-{
-    if (sym) {
-        out_printf("%s+0x%llx", sym, (unsigned long long)off);
-        also_text(also);
-    } else if (mod[0]) {
-        out_printf("0x%llx (in module %s)", (unsigned long long)va, mod);
-    } else {
-        out_printf("0x%llx (outside the kernel and its modules)",
-                   (unsigned long long)va);
-    }
-}
-
 static void target_json(const char *prefix, addr_t va, const char *sym,
                         addr_t off, const char *also, const char *mod)
 {
@@ -324,74 +226,62 @@ static void target_json(const char *prefix, addr_t va, const char *sym,
     json_string(key, mod);
 }
 
-static void print_syscall(const tvmi_watch_event_t *e, const struct printer *p)
+static void json_syscall(const tvmi_watch_event_t *e, const struct printer *p)
 {
-    if (out_json) {
-        begin_json(tvmi_watch_kind_name(e->kind), p);
-        json_u64("index", e->syscall.index);
-        target_json("old", e->syscall.old_target, e->syscall.old_symbol,
-                    e->syscall.old_offset, e->syscall.old_aliases,
-                    e->syscall.old_module);
-        target_json("new", e->syscall.new_target, e->syscall.new_symbol,
-                    e->syscall.new_offset, e->syscall.new_aliases,
-                    e->syscall.new_module);
-        json_hex("original", e->syscall.original);
-        json_end_object();
-        return;
-    }
-    stamp_text();
-    out_printf("system call %u %s: ", e->syscall.index,
-               e->kind == TVMI_WATCH_SYSCALL_CHANGED ? "changed" : "restored");
-    target_text(e->syscall.old_target, e->syscall.old_symbol,
+    begin_json(tvmi_watch_kind_name(e->kind), p);
+    json_u64("index", e->syscall.index);
+    target_json("old", e->syscall.old_target, e->syscall.old_symbol,
                 e->syscall.old_offset, e->syscall.old_aliases,
                 e->syscall.old_module);
-    out_puts(" -> ");
-    target_text(e->syscall.new_target, e->syscall.new_symbol,
+    target_json("new", e->syscall.new_target, e->syscall.new_symbol,
                 e->syscall.new_offset, e->syscall.new_aliases,
                 e->syscall.new_module);
-    out_puts("\n");
+    json_hex("original", e->syscall.original);
+    json_end_object();
 }
 
-static void print_problem(const tvmi_watch_event_t *e, const struct printer *p)
+static void json_problem(const tvmi_watch_event_t *e, const struct printer *p)
 {
-    if (out_json) {
-        begin_json("problem", p);
-        json_string("what", e->problem.what);
-        if (e->problem.end) {
-            json_hex("start", e->problem.start);
-            json_hex("end", e->problem.end);
-        }
-        json_string("message", e->problem.message);
-        json_end_object();
-        return;
+    begin_json("problem", p);
+    json_string("what", e->problem.what);
+    if (e->problem.end) {
+        json_hex("start", e->problem.start);
+        json_hex("end", e->problem.end);
     }
-    stamp_text();
-    out_printf("problem (%s): %s\n", e->problem.what, e->problem.message);
+    json_string("message", e->problem.message);
+    json_end_object();
 }
 
 static void print_event(const tvmi_watch_event_t *e, void *arg)
 {
     const struct printer *p = arg;
+    char line[1024];
 
+    if (!out_json) {
+        tvmi_watch_event_text(e, line, sizeof(line));
+        stamp_text();
+        out_printf("%s\n", line);
+        return;
+    }
     switch (e->kind) {
     case TVMI_WATCH_TASK_STARTED:
     case TVMI_WATCH_TASK_EXITED:
-        print_task(e, p);
+        json_task(e, p);
         break;
     case TVMI_WATCH_MODULE_LOADED:
     case TVMI_WATCH_MODULE_UNLOADED:
-        print_module(e, p);
+        json_module(e, p);
         break;
     case TVMI_WATCH_TEXT_CHANGED:
     case TVMI_WATCH_TEXT_RESTORED:
-        print_text(e, p);
+        json_text(e, p);
         break;
     case TVMI_WATCH_SYSCALL_CHANGED:
     case TVMI_WATCH_SYSCALL_RESTORED:
-        print_syscall(e, p);
+        json_syscall(e, p);
         break;
     case TVMI_WATCH_PROBLEM:
-        print_problem(e, p);
+        json_problem(e, p);
         break;
     }
 }
