@@ -15,6 +15,12 @@ mkdir -p "$W"
 
 TAG="appliance: "
 . "$(dirname "$0")/lib.sh"
+# console_tail NAME: the last lines an appliance printed, after a failure
+console_tail() {
+	for f in /var/log/xen/console/guest-$1*.log; do
+		[ -f "$f" ] && tail -n 25 "$f" | sed "s|^|console $(basename "$f" .log): |"
+	done
+}
 
 # Xen older than 4.19: the launcher must refuse plainly, and that is all.
 ver=$(xl info 2>/dev/null | awk -F': *' '/^xen_version/ { print $2 }')
@@ -32,7 +38,11 @@ t0=$(up)
 run ps $T appliance start --target "$DOM" --task ps --timeout 240
 echo "bench: appliance_start_to_exit_s=$(secs_since "$t0")"
 is "start --task ps exits 0" "$RC" 0
-[ "$RC" = 0 ] || echo "appliance ps stderr: $(why ps)"
+if [ "$RC" != 0 ]; then
+	echo "appliance ps stderr: $(why ps)"
+	console_tail tinyvmi-appliance-
+	xl dmesg | grep -v 'save:\|restore' | tail -n 10 | sed 's/^/xl dmesg: /'
+fi
 sed 's/^/info: start ps: /' "$W/ps.err"
 first=$(sed -n 's/.*first result \([0-9.]*\) s after.*/\1/p' "$W/ps.err")
 [ -n "$first" ] && echo "bench: appliance_start_to_first_ps_s=$first"
@@ -40,20 +50,7 @@ init=$(sed -n 's/.*(found in \([0-9]*\) ms.*/\1/p' "$W/ps.err")
 [ -n "$init" ] && echo "bench: appliance_linux_init_ms=$init"
 pms=$(sed -n 's/.*ps: [0-9]* entries.* in \([0-9]*\) ms.*/\1/p' "$W/ps.err")
 [ -n "$pms" ] && echo "bench: appliance_ps_ms=$pms"
-# Same comparison as checks.sh: tid tgid ppid comm against tasks.tsv.
-awk -F '\t' '{ print $1, $2, $3, $4 }' "$TR/tasks.tsv" | sort >"$W/truth.tasks"
-awk 'NR > 1 { print $2, $1, $3, $6 }' "$W/ps.out" | sort >"$W/ps.tasks"
-awk 'NR == FNR { ps[$1] = $2 " " $3 " " $4; next }
-	{ split(ps[$1], p, " ") }
-	($1 in ps) && p[1] == $2 && p[2] == $3 && index($4, p[3]) == 1 { print }' \
-	"$W/ps.tasks" "$W/truth.tasks" >"$W/same.tasks"
-same=$(wc -l <"$W/same.tasks")
-total=$(wc -l <"$W/truth.tasks")
-if [ "$total" -gt 0 ] && [ $((same * 100)) -ge $((total * 90)) ]; then
-	ok "ps: $same of the $total tasks of the truth, same tid/tgid/ppid/comm"
-else
-	bad "ps: only $same of the $total tasks of the truth"
-fi
+ps_vs_truth "$W/ps.out"
 for name in lab-init target-alpha target-beta target-gamma-t1; do
 	want=$(grep " $name\$" "$W/truth.tasks" | head -n 1)
 	if [ -n "$want" ] && grep -qx "$want" "$W/ps.tasks"; then
@@ -68,6 +65,7 @@ gone tinyvmi-appliance-$(xl domid "$DOM") && ok "the appliance powered off after
 # ---------------------------------------------------------------- modules, JSON
 run mods $T appliance start --target "$DOM" --task modules --json --timeout 240
 is "start --task modules --json exits 0" "$RC" 0
+[ "$RC" = 0 ] || { echo "modules stderr: $(why mods)"; console_tail tinyvmi-appliance-; }
 sed -n 's/.*"type":"module".*"name":"\([^"]*\)".*/\1/p' "$W/mods.out" | sort >"$W/mods.names"
 awk '{ print $1 }' "$TR/modules.txt" | sort >"$W/truth.mods"
 if [ -s "$W/truth.mods" ] && cmp -s "$W/mods.names" "$W/truth.mods"; then
@@ -87,7 +85,7 @@ echo "bench: appliance_exec_ps_s=$(secs_since "$t0")"
 is "exec ps exits 0" "$RC" 0
 grep "entries" "$W/exec_ps.err" | sed 's/^/info: exec ps: /'
 n=$(awk 'NR > 1' "$W/exec_ps.out" | wc -l)
-if [ "$n" -ge $((total * 9 / 10)) ]; then ok "exec ps lists $n tasks"; else bad "exec ps lists $n tasks: $(why exec_ps)"; fi
+if [ "$n" -ge $(($(wc -l <"$W/truth.tasks") * 9 / 10)) ]; then ok "exec ps lists $n tasks"; else bad "exec ps lists $n tasks: $(why exec_ps)"; fi
 run stats $T appliance exec "$APP" stats --json --timeout 60
 is "exec stats exits 0" "$RC" 0
 run bench $T appliance exec "$APP" bench --json --timeout 300
@@ -116,6 +114,8 @@ if grep -q '"type":"baseline"' "$W/watch.out"; then
 	ok "watch: baseline $(grep -o '"text_blocks":[0-9]*' "$W/watch.out" | head -n 1), $(grep -o '"syscalls":[0-9]*' "$W/watch.out" | head -n 1)"
 else
 	bad "watch: no baseline: $(why watch)"
+	console_tail "$WAPP"
+	xl list | sed 's/^/xl list: /'
 fi
 run wtext $T --xen "$DOM" --write write __x64_sys_kexec_load+5 cc
 old_text=$(sed -n 's/^before: //p' "$W/wtext.out")
@@ -123,10 +123,17 @@ old_text=$(sed -n 's/^before: //p' "$W/wtext.out")
 run wsys $T --xen "$DOM" --write write sys_call_table+$((246 * 8)) "$(le64 "$getpid")"
 old_sys=$(sed -n 's/^before: //p' "$W/wsys.out")
 if [ -n "$old_text" ] && [ -n "$old_sys" ] && [ -n "$getpid" ]; then ok "watch: patched kernel text and sys_call_table[246]"; else bad "watch: the writes failed: $(why wtext) $(why wsys)"; fi
-sleep 6
+# Two whole checks after each change (a loaded host makes them slow).
+checks() { grep -c '"type":"check"' "$W/watch.out"; }
+two_more_checks() {
+	_want=$(($(checks) + 2))
+	wait_for 240 eval '[ "$(checks)" -ge "$_want" ]' ||
+		bad "watch: fewer than 2 checks in 240 s: $(grep '"type":"error"' "$W/watch.out" | head -n 1 | cut -c1-300)"
+}
+two_more_checks
 [ -n "$old_text" ] && $T --xen "$DOM" --write write __x64_sys_kexec_load+5 "$old_text" >/dev/null 2>&1
 [ -n "$old_sys" ] && $T --xen "$DOM" --write write sys_call_table+$((246 * 8)) "$old_sys" >/dev/null 2>&1
-sleep 6
+two_more_checks
 $T appliance stop "$WAPP" >/dev/null 2>&1
 wait $wpid 2>/dev/null
 if grep '"event":"text_changed"' "$W/watch.out" | grep -q 'kexec_load'; then

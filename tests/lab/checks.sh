@@ -174,23 +174,7 @@ if has_cmd ps; then
 	run ps $T --xen "$DOM" ps
 	echo "bench: ps_s=$(secs_since "$t0") tasks=$(($(wc -l <"$W/ps.out") - 1))"
 	is "ps exits 0" "$RC" 0
-	# tasks.tsv: tid tgid ppid comm; ps: PID(tgid) TID PPID UID S COMM ...
-	# /proc shows a kworker's comm with its work queue appended
-	# ("kworker/0:1-events"); the task's comm is the part before.
-	awk -F '\t' '{ print $1, $2, $3, $4 }' "$TR/tasks.tsv" | sort >"$W/truth.tasks"
-	awk 'NR > 1 { print $2, $1, $3, $6 }' "$W/ps.out" | sort >"$W/ps.tasks"
-	awk 'NR == FNR { ps[$1] = $2 " " $3 " " $4; next }
-		{ split(ps[$1], p, " ") }
-		($1 in ps) && p[1] == $2 && p[2] == $3 && index($4, p[3]) == 1 { print }' \
-		"$W/ps.tasks" "$W/truth.tasks" >"$W/same.tasks"
-	total=$(wc -l <"$W/truth.tasks")
-	same=$(wc -l <"$W/same.tasks")
-	if [ "$total" -gt 0 ] && [ $((same * 100)) -ge $((total * 90)) ]; then
-		ok "ps: $same of the $total tasks of the truth, same tid/tgid/ppid/comm"
-	else
-		bad "ps: only $same of the $total tasks of the truth"
-		grep -vxFf "$W/same.tasks" "$W/truth.tasks" | head -n 10 | sed 's/^/  truth only: /'
-	fi
+	ps_vs_truth "$W/ps.out"
 	for name in lab-init target-alpha target-beta target-gamma target-gamma-t1 target-gamma-t2; do
 		want=$(grep " $name\$" "$W/truth.tasks" | head -n 1)
 		if [ -n "$want" ] && grep -qx "$want" "$W/ps.tasks"; then

@@ -35,3 +35,25 @@ wait_for() {
 	return 1
 }
 wait_gone() { wait_for "$2" gone "$1"; }
+
+# ps_vs_truth PSOUT: `tinyvmi ps` output against the truth's tasks.tsv (tid
+# tgid ppid comm); ok when at least 90 % of the truth's tasks are there
+# the same. /proc shows a kworker's comm with its work queue appended
+# ("kworker/0:1-events"): the task's comm is the part before. Leaves
+# $W/truth.tasks and $W/same.tasks.
+ps_vs_truth() {
+	awk -F '\t' '{ print $1, $2, $3, $4 }' "$TR/tasks.tsv" | sort >"$W/truth.tasks"
+	awk 'NR > 1 { print $2, $1, $3, $6 }' "$1" | sort >"$W/ps.tasks"
+	awk 'NR == FNR { ps[$1] = $2 " " $3 " " $4; next }
+		{ split(ps[$1], p, " ") }
+		($1 in ps) && p[1] == $2 && p[2] == $3 && index($4, p[3]) == 1 { print }' \
+		"$W/ps.tasks" "$W/truth.tasks" >"$W/same.tasks"
+	_total=$(wc -l <"$W/truth.tasks")
+	_same=$(wc -l <"$W/same.tasks")
+	if [ "$_total" -gt 0 ] && [ $((_same * 100)) -ge $((_total * 90)) ]; then
+		ok "ps: $_same of the $_total tasks of the truth, same tid/tgid/ppid/comm"
+	else
+		bad "ps: only $_same of the $_total tasks of the truth"
+		grep -vxFf "$W/same.tasks" "$W/truth.tasks" | head -n 10 | sed 's/^/  truth only: /'
+	fi
+}

@@ -17,50 +17,6 @@ out_is() {
 out_empty() { [[ ! -s $W/out ]] && ok || bad "$what: stdout not empty: $(head -c 200 "$W/out")"; }
 err_empty() { [[ ! -s $W/err ]] && ok || bad "$what: stderr not empty"; }
 
-# jget PATH: the member at PATH (a.0.b; "#" = length of a list) of the JSON
-# on stdout: strings bare, anything else as JSON, "<missing>" if absent.
-# Python starts slowly, so each run's stdout is parsed (with json.load, as
-# python3 -m json.tool does) once, into "path<TAB>value" lines in $W/flat,
-# a file so that it outlives the $(...) subshell that made it.
-jflat() {
-	[[ -e $W/flat ]] && return
-	python3 - "$W/out" >"$W/flat" <<'EOF'
-import json, sys
-def walk(path, d):
-    key = ".".join(path)
-    if isinstance(d, str):
-        print(key + "\t" + d.replace("\n", "\\n"))
-        return
-    print(key + "\t" + json.dumps(d))
-    if isinstance(d, list):
-        print(".".join(path + ["#"]) + "\t" + str(len(d)))
-    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else []
-    for k, v in items:
-        walk(path + [str(k)], v)
-try:
-    doc = json.load(open(sys.argv[1], encoding="utf-8"))
-except Exception as e:
-    print("<valid>\tno: %s" % e)
-    sys.exit(0)
-print("<valid>\tyes")
-walk([], doc)
-EOF
-}
-jget() {
-	jflat
-	awk -F '\t' -v k="$1" '$1 == k { print substr($0, length(k) + 2); f = 1; exit }
-		END { if (!f) print "<missing>" }' "$W/flat"
-}
-json_is() {
-	local got
-	got=$(jget "$1")
-	[[ $got == "$2" ]] && ok || bad "$what: JSON $1 is '$got', want '$2'"
-}
-json_valid() {
-	local v
-	v=$(jget "<valid>")
-	[[ $v == yes ]] && ok || bad "$what: stdout is not one JSON document ($v)"
-}
 
 # ---------------------------------------------------------------- inputs
 cat >"$W/mk.py" <<'EOF'

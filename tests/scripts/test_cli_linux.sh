@@ -14,28 +14,6 @@ set -u
 corpus_dirs
 out_is() { [[ $(cat "$W/out") == "$1" ]] && ok || bad "$what: printed '$(head -c 200 "$W/out")', want '$1'"; }
 
-# jget PATH: the member at PATH (a.b) of the JSON on stdout, strings bare.
-jget() {
-	[[ -e $W/flat ]] || python3 - "$W/out" >"$W/flat" <<'EOF'
-import json, sys
-def walk(path, d):
-    if isinstance(d, dict):
-        for k, v in d.items():
-            walk(path + [k], v)
-    print(".".join(path) + "\t" + (d if isinstance(d, str) else json.dumps(d)))
-try:
-    walk([], json.load(open(sys.argv[1], encoding="utf-8")))
-except Exception as e:
-    print("<invalid>\t%s" % e)
-EOF
-	awk -F '\t' -v k="$1" '$1 == k { print substr($0, length(k) + 2); f = 1; exit }
-		END { if (!f) print "<missing>" }' "$W/flat"
-}
-json_is() {
-	local got
-	got=$(jget "$1")
-	[[ $got == "$2" ]] && ok || bad "$what: JSON $1 is '$got', want '$2'"
-}
 # text_is LABEL VALUE: the "LABEL:   VALUE" line of a text output.
 text_is() {
 	local got

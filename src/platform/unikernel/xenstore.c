@@ -10,7 +10,10 @@
 #include "xen.h"
 #include <xen/io/xs_wire.h>
 
-#define TIMEOUT_MS 5000
+/* xenstored answers in milliseconds, but in a loaded nested lab it has
+ * taken seconds: 5 s lost results (the appliance gave up on a reply that
+ * came later). A bound still, so a dead xenstored cannot hang us. */
+#define TIMEOUT_MS 30000
 
 static struct xenstore_domain_interface *xs;
 static evtchn_port_t xs_port;
