@@ -41,7 +41,9 @@ $L osinit "$DOM"
 $L ps "$DOM"
 echo "bench: info_s=$(best_of 3 $T --xen "$DOM" info)"
 if $T --help 2>/dev/null | grep -q '^  ps '; then
-	for i in 1 2 3; do
-		echo "bench: ps_run${i}_s=$(best_of 1 $T --xen "$DOM" ps)"
+	runs=
+	for i in 1 2 3 4 5 6 7; do
+		runs="$runs $(best_of 1 $T --xen "$DOM" ps)"
 	done
+	echo "bench: ps_median_s=$(echo $runs | tr ' ' '\n' | sort -n | sed -n 4p) ps_runs_s=$(echo $runs | tr ' ' ',')"
 fi
