@@ -269,6 +269,28 @@ static void test_clusters(void **state)
     assert_int_equal(fx->mapped, 0);
 }
 
+/* A PV guest's page tables hold machine frames: no bound by its max gfn
+ * (Xen refuses frames that are not the guest's), no neighbours mapped. */
+static void test_pv_machine_frames(void **state)
+{
+    vmi_instance_t vmi;
+    unsigned char b[8];
+
+    (void)state;
+    fx->flags &= ~XEN_DOMINF_hvm_guest;
+    assert_non_null(vmi = open_name("target", 0));
+    assert_string_equal(tvmi_get_driver_name(vmi), "xen-pv");
+    fx->map_calls = 0;
+    assert_int_equal(vmi_read_pa(vmi, 0x40000, 8, b, NULL), VMI_SUCCESS);
+    assert_int_equal(b[0], fake_byte(0x40000));
+    assert_int_equal(vmi_read_pa(vmi, 0x41000, 8, b, NULL), VMI_SUCCESS);
+    assert_int_equal(fx->map_calls, 2);
+    assert_int_equal(vmi_read_pa(vmi, 0x200000000ull, 8, b, NULL), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "is not mapped in domain 7");
+    vmi_destroy(vmi);
+    assert_int_equal(fx->mapped, 0);
+}
+
 static void test_map_frames(void **state)
 {
     vmi_instance_t vmi = open_name("target", 0);
@@ -554,6 +576,7 @@ int main(void)
         cmocka_unit_test_setup(test_reads_and_holes, setup),
         cmocka_unit_test_setup(test_readahead, setup),
         cmocka_unit_test_setup(test_clusters, setup),
+        cmocka_unit_test_setup(test_pv_machine_frames, setup),
         cmocka_unit_test_setup(test_map_frames, setup),
         cmocka_unit_test_setup(test_ranges, setup),
         cmocka_unit_test_setup(test_dump_round_trip, setup),

@@ -197,6 +197,13 @@ static size_t window(struct xen *x, addr_t gfn, bool write, addr_t *first)
     const struct tvmi_mem_range *r = x->ranges_ms ? range_of(x, gfn) : NULL;
     addr_t lo = gfn, end;
 
+    /* A PV guest's addresses are machine frames: its neighbours are
+     * anybody's, and Xen would refuse them one by one. */
+    if (!x->hvm) {
+        *first = gfn;
+        return 1;
+    }
+
     if (!write && gfn == x->ra_next && x->ra_window)
         end = gfn + (x->ra_window < XEN_BATCH_MAX / 2 ? 2 * x->ra_window
                                                       : XEN_BATCH_MAX);
@@ -241,7 +248,9 @@ void *xen_map_frame(vmi_instance_t vmi, addr_t gfn, bool write)
         x->ra_next = gfn + 1;
         return frame_in(b, (size_t)(gfn - b->first_gfn));
     }
-    if (gfn > x->max_gfn && (xen_max_gfn(vmi, x, &x->max_gfn) || gfn > x->max_gfn)) {
+    /* (a PV guest's machine frames are not bounded by its max gfn) */
+    if (x->hvm && gfn > x->max_gfn &&
+        (xen_max_gfn(vmi, x, &x->max_gfn) || gfn > x->max_gfn)) {
         tvmi_fail(vmi, "PA 0x%llx is beyond the highest gfn of domain %u "
                   "(0x%llx)", (unsigned long long)(gfn << TVMI_PAGE_SHIFT),
                   x->domid, (unsigned long long)x->max_gfn);

@@ -177,6 +177,11 @@ static status_t find_kernel(vmi_instance_t vmi, struct lx_state **out)
     }
     if (p.why[0])
         return tvmi_fail(vmi, "%s", p.why);
+    if (stats.ranges_error[0])
+        return tvmi_fail(vmi, "step 1 (kallsyms_token_table): not found, and "
+                         "the guest's RAM could not be listed to search it "
+                         "(%s); zero-configuration discovery needs it",
+                         stats.ranges_error);
     return tvmi_fail(vmi, "step 1 (kallsyms_token_table): none of the %zu "
                      "digit-token patterns in %llu MiB of RAM is a token "
                      "table followed by its kallsyms_token_index (not Linux, "

@@ -237,6 +237,7 @@ struct lx_scan_stats {
     size_t tables;      /* of which validated token tables */
     bool full_scan;     /* the hints were not enough: all RAM was scanned */
     int round;          /* that found the kernel: 1 image, 2 samples, 3 all */
+    char ranges_error[192]; /* the driver could not list the RAM: why */
 };
 bool lx_find_token_tables(vmi_instance_t vmi, lx_accept_fn accept, void *arg,
                           struct lx_scan_stats *stats);

@@ -86,14 +86,20 @@ static void scan_span(vmi_instance_t vmi, addr_t start, addr_t end,
     }
 }
 
-/* The backed ranges from the driver, or [0, max_pa) as one. */
-static size_t ram_ranges(vmi_instance_t vmi, struct tvmi_mem_range **out)
+/* The backed ranges from the driver, or [0, max_pa) as one (a driver
+ * that could not list them says why in stats). */
+static size_t ram_ranges(vmi_instance_t vmi, struct tvmi_mem_range **out,
+                         struct lx_scan_stats *stats)
 {
     size_t n = 1;
     struct tvmi_mem_range *r;
 
+    vmi->err[0] = '\0'; /* so that a message below is this call's */
     if (vmi->drv->get_ranges)
         n = vmi->drv->get_ranges(vmi, NULL, 0);
+    if (vmi->drv->get_ranges && n == 0 && vmi->err[0])
+        snprintf(stats->ranges_error, sizeof(stats->ranges_error), "%s",
+                 tvmi_last_error(vmi));
     if (n == 0 || n > 65536)
         n = 1;
     r = calloc(n, sizeof(*r));
@@ -375,7 +381,7 @@ bool lx_find_token_tables(vmi_instance_t vmi, lx_accept_fn accept, void *arg,
     s->accept = accept;
     s->arg = arg;
     s->stats = stats;
-    s->nranges = ram_ranges(vmi, &r);
+    s->nranges = ram_ranges(vmi, &r, stats);
     s->ranges = r;
     search_image(s);
     stats->round = 1;
