@@ -127,12 +127,17 @@ reboot() {
 	case "$WL" in
 	*"gone: no") bad "walks did not notice the reboot: $WL" ;;
 	*gone:*) ok "walks saw the reboot in $(secs_since "$t0") s: ${WL##*gone: }" ;;
+	*) bad "no walkloop summary after the reboot: $(tail -n 3 "$W/wl.out" | tr '\n' ' ')" ;;
 	esac
 	if wait_for 30 eval '! kill -0 $wpid 2>/dev/null'; then
 		wait "$wpid"
 		rc=$?
 		is "watch across a reboot exits 1" "$rc" 1
-		ok "watch says: $(tail -n 1 "$W/watch.err")"
+		if tail -n 1 "$W/watch.err" | grep -qE 'has shut down|is dying|no Xen domain'; then
+			ok "watch says: $(tail -n 1 "$W/watch.err")"
+		else
+			bad "watch ended without saying the target went: $(tail -n 1 "$W/watch.err")"
+		fi
 	else
 		bad "watch still runs 30 s after the reboot"
 		kill "$wpid"
@@ -156,6 +161,7 @@ reboot() {
 	case "$WL" in
 	*"gone: no") bad "walks did not notice the destroy: $WL" ;;
 	*gone:*) ok "walks saw the destroy in $(secs_since "$t0") s: ${WL##*gone: }" ;;
+	*) bad "no walkloop summary after the destroy: $(tail -n 3 "$W/wl.out" | tr '\n' ' ')" ;;
 	esac
 	run gonecmd $T --xen "$DOM" ps
 	is "ps of the destroyed target exits 1" "$RC" 1

@@ -423,7 +423,7 @@ static int do_ps(const char *dom)
     c2 = x->map_calls;
     printf("bench: ps_cluster=%u open_ms=%.1f start_ms=%.1f start_map_calls=%llu "
            "walk_ms=%.1f walk_map_calls=%llu walk_frames=%llu tasks=%zu\n",
-           x->cluster, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (unsigned long long)c1,
+           XEN_CLUSTER, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (unsigned long long)c1,
            (t3 - t2) * 1e3, (unsigned long long)(c2 - c1),
            (unsigned long long)x->frames_mapped, n);
     free(tasks);

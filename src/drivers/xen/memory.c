@@ -208,7 +208,7 @@ static size_t window(struct xen *x, addr_t gfn, bool write, addr_t *first)
         end = gfn + (x->ra_window < XEN_BATCH_MAX / 2 ? 2 * x->ra_window
                                                       : XEN_BATCH_MAX);
     else if (!write)
-        lo = gfn - gfn % x->cluster, end = lo + x->cluster;
+        lo = gfn - gfn % XEN_CLUSTER, end = lo + XEN_CLUSTER;
     else
         end = gfn + 1;
     /* The last scan says gfn is a hole: try it alone. */

@@ -220,7 +220,6 @@ static status_t xen_open(vmi_instance_t vmi, const void *domain,
     if (!(x = calloc(1, sizeof *x)))
         return tvmi_fail(vmi, "opening a Xen domain: out of memory");
     x->cpu_cached = -1;
-    x->cluster = XEN_CLUSTER;
     vmi->drv_data = x;
     if (open_domain(vmi, x, domain, flags, err)) {
         vmi->drv_data = NULL;

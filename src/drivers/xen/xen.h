@@ -77,7 +77,6 @@ struct xen {
     struct xen_batch **batches;
     size_t nbatches, batches_cap;
     struct xen_batch *by_gfn[XEN_GFN_SLOTS]; /* gfn -> contiguous batch */
-    unsigned cluster;          /* frames a random access maps */
     uint64_t map_calls, frames_mapped; /* for benchmarks */
     addr_t ra_next;            /* gfn a sequential reader asks for next */
     unsigned ra_window;
