@@ -275,6 +275,40 @@ static void core_selftest(void)
     vmi_destroy(vmi);
 }
 
+
+/* Xen's own NOW() (HVMOP_get_time); 0 if it will not say. */
+static uint64_t xen_time(void)
+{
+    struct xen_hvm_get_time t = { 0 };
+
+    return xen_hvm_op(HVMOP_get_time, &t) == 0 ? t.now : 0;
+}
+
+/* Our clock against Xen's across a 100 ms sleep: it must move by the same
+ * amount (a clock that stood still once hung the appliance), and agree
+ * with Xen at the start. how: which way our clock was read. */
+static void clock_check(const char *how)
+{
+    uint64_t x0, u0, x1, u1;
+    long long skew, moved, xen_moved;
+
+    x0 = xen_time();
+    u0 = uk_now_ns();
+    uk_sleep_ms(100);
+    x1 = xen_time();
+    u1 = uk_now_ns();
+    skew = (long long)(u0 - x0);
+    moved = (long long)(u1 - u0);
+    xen_moved = (long long)(x1 - x0);
+    printk("clock (%s): ours - Xen's %lld us; a 100 ms sleep: ours %lld us, Xen's %lld us\n",
+           how, skew / 1000, moved / 1000, xen_moved / 1000);
+    check(x0 && u0 && skew > -250000000 && skew < 250000000,
+          "clock: agrees with Xen's within 250 ms");
+    check(xen_moved >= 100000000 && moved >= 90000000 &&
+          moved - xen_moved < 250000000 && xen_moved - moved < 250000000,
+          "clock: a 100 ms sleep lasts >= 100 ms and both clocks see it");
+}
+
 int appliance_selftest(int argc, char **argv, uint64_t t_main)
 {
     for (int i = 1; i < argc; i++)
@@ -283,6 +317,12 @@ int appliance_selftest(int argc, char **argv, uint64_t t_main)
     memmap_crosscheck();
     allocator_selftest();
     core_selftest();
+    if (uk_time_valid()) {
+        clock_check("TSC");
+        uk_clock_always_ask_xen(true);
+        clock_check("asking Xen");
+        uk_clock_always_ask_xen(false);
+    }
     if (uk_time_valid())
         printk("time: C entry to main %llu us; Xen up %llu ms; wallclock %llu.%03llu\n",
                (unsigned long long)(uk_tsc_to_ns(t_main - uk_boot_tsc()) / 1000),
@@ -291,6 +331,12 @@ int appliance_selftest(int argc, char **argv, uint64_t t_main)
                (unsigned long long)(uk_wallclock_ns() / 1000000 % 1000));
     if (uk_xen.present) {
         struct uk_evtchn_stats ev;
+        struct uk_clock_stats clock;
+
+        uk_clock_get_stats(&clock);
+        printk("clock: TSC behind Xen's stamp %lu times, Xen asked %lu times,"
+               " %lu readings held back\n", clock.tsc_behind, clock.asked_xen,
+               clock.went_back);
 
         uk_evtchn_get_stats(&ev);
         printk("events: %lu waits slept in %lu SCHEDOP_poll (%lu failed, last rc %ld)"

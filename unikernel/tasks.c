@@ -162,12 +162,17 @@ static void describe_linux(vmi_instance_t vmi, unsigned seq, uint64_t init_ms)
 
 static void report_stats(unsigned seq)
 {
+    struct uk_clock_stats clock;
+
+    uk_clock_get_stats(&clock);
     out_begin("stats", seq);
     out_u64("map_calls", ax_stats.map_calls);
     out_u64("frames_mapped", ax_stats.frames_mapped);
     out_u64("unmap_calls", ax_stats.unmap_calls);
     out_u64("unmap_failures", ax_stats.unmap_failures);
     out_u64("heap_free_pages", uk_pages_free_count());
+    out_u64("clock_tsc_behind", clock.tsc_behind);
+    out_u64("clock_went_back", clock.went_back);
     out_end();
 }
 

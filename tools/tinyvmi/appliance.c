@@ -406,5 +406,6 @@ const struct command cmd_appliance = {
     .max_pos = 3,
     .pos_names = appliance_pos,
     .run = run_appliance,
+    .json_array = true, /* JSON lines, as the appliance wrote them */
 };
 #endif

@@ -52,7 +52,7 @@ struct command {
     int min_pos, max_pos;
     const char *const *pos_names; /* for "missing ADDR" */
     int (*run)(const struct global *g, const struct args *a);
-    bool json_array;          /* its --json document is an array it opens */
+    bool json_array;          /* it opens its own --json output (array, lines) */
 };
 
 extern const struct command cmd_info, cmd_read, cmd_translate, cmd_dump;

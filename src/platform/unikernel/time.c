@@ -3,6 +3,13 @@
  * (tsc_timestamp, system_time) and the TSC's scale; we extrapolate with
  * rdtsc. A record being updated has an odd version; re-read until stable.
  * Without Xen there is no calibrated clock and the functions say 0.
+ *
+ * The record is not refreshed when we sleep and wake on the same pCPU, and
+ * on a loaded nested lab our TSC was seen behind the record's stamp (it was
+ * stamped on a pCPU whose TSC runs ahead). Extrapolating from there says
+ * "no time passed" for as long as the stale record lives, which stopped
+ * every deadline: a sleep never ended. So a TSC behind the stamp asks Xen
+ * for its time instead (HVMOP_get_time), and the clock never goes back.
  */
 #include "uk.h"
 #include "x86.h"
@@ -52,16 +59,46 @@ bool uk_time_valid(void)
     return read_record(&s);
 }
 
+static uint64_t last_now;
+static struct uk_clock_stats stats;
+static bool always_ask_xen;
+
+/* Xen's own NOW(); 0 if it will not say. */
+static uint64_t xen_now(void)
+{
+    struct xen_hvm_get_time t = { 0 };
+
+    stats.asked_xen++;
+    return xen_hvm_op(HVMOP_get_time, &t) == 0 ? t.now : 0;
+}
+
 uint64_t uk_now_ns(void)
 {
     struct tsc_scale s;
-    uint64_t tsc;
+    uint64_t tsc, now;
 
     if (!read_record(&s))
         return 0;
     tsc = rdtsc();
-    return s.ns + (tsc > s.tsc ? scale(tsc - s.tsc, &s) : 0);
+    if (tsc >= s.tsc && !always_ask_xen) {
+        now = s.ns + scale(tsc - s.tsc, &s);
+    } else {
+        stats.tsc_behind += tsc < s.tsc;
+        now = xen_now();
+        if (!now)
+            now = s.ns;
+    }
+    if (now < last_now) {
+        stats.went_back++;
+        return last_now;
+    }
+    return last_now = now;
 }
+
+void uk_clock_get_stats(struct uk_clock_stats *out) { *out = stats; }
+
+/* For the self-test: the path taken when the TSC is behind, on demand. */
+void uk_clock_always_ask_xen(bool on) { always_ask_xen = on; }
 
 uint64_t uk_tsc_to_ns(uint64_t ticks)
 {
@@ -89,21 +126,33 @@ uint64_t uk_wallclock_ns(void)
 }
 
 /* Sleeps about ms milliseconds in SCHEDOP_poll on no port: Xen wakes us
- * at the timeout. Without Xen's clock: yields, which is no sleep at all. */
+ * at the timeout. The deadline is checked against Xen's own time: a sleep
+ * is worth a hypercall, and must end even if our clock stood still.
+ * Without Xen's clock: yields, which is no sleep at all. */
 void uk_sleep_ms(unsigned ms)
 {
-    uint64_t end = uk_now_ns() + ms * 1000000ull;
+    uint64_t now = xen_now(), end;
+    bool xen_clock = now != 0;
 
-    if (!uk_time_valid()) {
+    if (!xen_clock)
+        now = uk_now_ns();
+    if (!now) {
         for (unsigned i = 0; i < ms; i++)
             xen_sched_op(SCHEDOP_yield, NULL);
         return;
     }
-    while (uk_now_ns() < end) {
+    end = now + ms * 1000000ull;
+    /* Bounded even if no clock moves: a poll that returns early (an event
+     * is pending) is fine while time goes on; a clock that stands still
+     * over many polls is given up on. */
+    for (unsigned still = 0; now < end && still < 100;) {
         struct sched_poll p = { .nr_ports = 0, .timeout = end };
+        uint64_t before = now;
 
         set_xen_guest_handle(p.ports, (evtchn_port_t *)NULL);
         if (xen_sched_op(SCHEDOP_poll, &p) != 0)
             xen_sched_op(SCHEDOP_yield, NULL);
+        now = xen_clock ? xen_now() : uk_now_ns();
+        still = now == before ? still + 1 : 0;
     }
 }

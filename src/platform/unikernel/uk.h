@@ -67,5 +67,12 @@ uint64_t uk_boot_tsc(void);   /* TSC at entry to C */
 uint64_t uk_tsc_to_ns(uint64_t ticks); /* 0 without Xen's calibration */
 uint64_t uk_wallclock_ns(void); /* Unix time in ns; 0 without Xen */
 void uk_sleep_ms(unsigned ms); /* SCHEDOP_poll with a timeout */
+struct uk_clock_stats {
+    unsigned long tsc_behind; /* TSC behind the record's stamp: asked Xen */
+    unsigned long asked_xen;  /* HVMOP_get_time calls (also by sleeps) */
+    unsigned long went_back;  /* readings held back to stay monotonic */
+};
+void uk_clock_get_stats(struct uk_clock_stats *out);
+void uk_clock_always_ask_xen(bool on);
 
 #endif
