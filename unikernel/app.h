@@ -35,6 +35,9 @@ void out_u64(const char *key, uint64_t v);
 void out_i64(const char *key, int64_t v);
 void out_hex(const char *key, uint64_t v);
 void out_bool(const char *key, bool v);
+void out_null(const char *key);
+void out_bytes(const char *key, const uint8_t *b, size_t n); /* hex string */
+void out_names(const char *key, const char *comma_list);   /* array */
 void out_end(void);
 /* Pushes queued lines to xenstore (also done when the buffer fills). */
 void out_flush(void);

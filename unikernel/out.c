@@ -25,7 +25,7 @@
 #include "xen.h"
 
 #define OUT_CHUNK  1800u /* below xenstored's default 2048-byte node limit */
-#define OUT_LINE   1024u
+#define OUT_LINE   1700u /* a whole line fits in one chunk */
 #define OUT_WINDOW 64u   /* unread chunks we allow */
 #define OUT_WAIT_MS 5000u
 
@@ -210,6 +210,48 @@ void out_bool(const char *k, bool v)
     put_str(v ? "true" : "false");
 }
 
+void out_null(const char *k)
+{
+    key(k);
+    put_str("null");
+}
+
+/* bytes as one hex string: "0f1e" */
+void out_bytes(const char *k, const uint8_t *b, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    key(k);
+    put("\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = { hex[b[i] >> 4], hex[b[i] & 15] };
+        put(two, 2);
+    }
+    put("\"", 1);
+}
+
+/* "a,b" as ["a","b"] */
+void out_names(const char *k, const char *names)
+{
+    char one[128];
+
+    key(k);
+    put("[", 1);
+    for (bool first = true; *names; first = false) {
+        size_t n = 0;
+
+        while (names[n] && names[n] != ',')
+            n++;
+
+        snprintf(one, sizeof one, "%.*s", (int)n, names);
+        if (!first)
+            put(",", 1);
+        put_quoted(one);
+        names += n + (names[n] == ',');
+    }
+    put("]", 1);
+}
+
 void out_end(void)
 {
     if (line_truncated) {
@@ -220,7 +262,7 @@ void out_end(void)
         key("type");
         put_quoted("error");
         key("message");
-        put_quoted("a result line was longer than 1024 bytes and was dropped");
+        put_quoted("a result line was longer than 1700 bytes and was dropped");
     }
     put("}\n", 2);
     if (chunk_len + line_len > OUT_CHUNK)

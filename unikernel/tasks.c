@@ -183,73 +183,35 @@ struct watch_ctx {
     unsigned long events;
 };
 
-static void sym_str(char *buf, size_t len, const char *sym, addr_t off)
-{
-    if (sym)
-        snprintf(buf, len, "%s+0x%llx", sym, (unsigned long long)off);
-    else
-        snprintf(buf, len, "?");
-}
+/* The library says which fields (the same as `tinyvmi watch --json`);
+ * these put them on the current result line. */
+static void sink_str(void *c, const char *k, const char *v) { (void)c; out_str(k, v); }
+static void sink_null(void *c, const char *k) { (void)c; out_null(k); }
+static void sink_u64(void *c, const char *k, uint64_t v) { (void)c; out_u64(k, v); }
+static void sink_hex(void *c, const char *k, uint64_t v) { (void)c; out_hex(k, v); }
+static void sink_bool(void *c, const char *k, int v) { (void)c; out_bool(k, v != 0); }
+static void sink_bytes(void *c, const char *k, const uint8_t *b, size_t n) { (void)c; out_bytes(k, b, n); }
+static void sink_names(void *c, const char *k, const char *v) { (void)c; out_names(k, v); }
+
+static const tvmi_field_sink_t out_sink = {
+    .str = sink_str, .null = sink_null, .u64 = sink_u64, .hex = sink_hex,
+    .boolean = sink_bool, .bytes = sink_bytes, .names = sink_names,
+};
 
 static void on_event(const tvmi_watch_event_t *ev, void *arg)
 {
     struct watch_ctx *c = arg;
-    const char *kind = tvmi_watch_kind_name(ev->kind);
-    char a[160], b[160], line[512];
+    char line[512];
 
     c->events++;
     out_begin("event", c->seq);
-    out_str("event", kind);
-    switch (ev->kind) {
-    case TVMI_WATCH_TASK_STARTED:
-    case TVMI_WATCH_TASK_EXITED:
-        out_i64("pid", ev->task.tgid);
-        out_i64("tid", ev->task.pid);
-        out_i64("ppid", ev->task.ppid);
-        out_str("comm", ev->task.comm);
-        break;
-    case TVMI_WATCH_MODULE_LOADED:
-    case TVMI_WATCH_MODULE_UNLOADED:
-        out_str("name", ev->module.name);
-        out_hex("base", ev->module.base);
-        out_u64("size", ev->module.size);
-        break;
-    case TVMI_WATCH_TEXT_CHANGED:
-    case TVMI_WATCH_TEXT_RESTORED:
-        sym_str(a, sizeof a, ev->text.symbol, ev->text.offset);
-        out_hex("start", ev->text.start);
-        out_hex("end", ev->text.end);
-        out_str("symbol", a);
-        out_str("aliases", ev->text.aliases);
-        out_bool("exact", ev->text.exact);
-        if (ev->text.exact && ev->text.old_len && ev->text.cur_len) {
-            out_u64("old", ev->text.old[0]);
-            out_u64("new", ev->text.cur[0]);
-        }
-        break;
-    case TVMI_WATCH_SYSCALL_CHANGED:
-    case TVMI_WATCH_SYSCALL_RESTORED:
-        sym_str(a, sizeof a, ev->syscall.old_symbol, ev->syscall.old_offset);
-        sym_str(b, sizeof b, ev->syscall.new_symbol, ev->syscall.new_offset);
-        out_u64("index", ev->syscall.index);
-        out_hex("old_target", ev->syscall.old_target);
-        out_hex("new_target", ev->syscall.new_target);
-        out_str("old_symbol", a);
-        out_str("new_symbol", b);
-        out_str("old_aliases", ev->syscall.old_aliases);
-        out_str("new_aliases", ev->syscall.new_aliases);
-        break;
-    case TVMI_WATCH_PROBLEM:
-        out_str("what", ev->problem.what ? ev->problem.what : "");
-        out_str("message", ev->problem.message);
-        break;
-    }
+    out_str("event", tvmi_watch_kind_name(ev->kind));
+    tvmi_watch_event_fields(ev, &out_sink);
     out_end();
     tvmi_watch_event_text(ev, line, sizeof line);
     printk("watch: %s\n", line);
 }
 
-/* Waits interval_ms, answering "stop" (and only that) meanwhile. */
 static bool watch_sleep(unsigned interval_ms)
 {
     char cmd[64];
@@ -277,13 +239,7 @@ static int task_watch(vmi_instance_t vmi, const struct app_args *args)
     }
     tvmi_linux_watch_summary(w, &sum);
     out_begin("baseline", 1);
-    out_u64("tasks", sum.tasks);
-    out_u64("modules", sum.modules);
-    out_hex("text_start", sum.text_start);
-    out_hex("text_end", sum.text_end);
-    out_u64("text_blocks", sum.text_blocks);
-    out_u64("hash_bytes", sum.hash_bytes);
-    out_u64("syscalls", sum.syscalls);
+    tvmi_watch_summary_fields(&sum, &out_sink);
     out_u64("interval_ms", args->interval_ms);
     out_end();
     out_flush();

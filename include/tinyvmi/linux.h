@@ -398,6 +398,26 @@ const char *tvmi_watch_kind_name(tvmi_watch_kind_t kind);
  * included, cutting a longer line; returns the length written. */
 size_t tvmi_watch_event_text(const tvmi_watch_event_t *e, char *buf, size_t len);
 
+/* Where an event's or a baseline's fields go, one call a field in a fixed
+ * order: the tinyvmi command's --json and the appliance's JSON lines are
+ * both made this way, so they carry the same keys. str's value is never
+ * NULL (null() says "no value"); hex is a number shown as "0x..."; bytes
+ * is a run of bytes shown as hex; names is a comma-separated list shown as
+ * an array ("" is an empty one). */
+typedef struct tvmi_field_sink {
+    void *ctx;
+    void (*str)(void *ctx, const char *key, const char *val);
+    void (*null)(void *ctx, const char *key);
+    void (*u64)(void *ctx, const char *key, uint64_t val);
+    void (*hex)(void *ctx, const char *key, uint64_t val);
+    void (*boolean)(void *ctx, const char *key, int val);
+    void (*bytes)(void *ctx, const char *key, const uint8_t *bytes, size_t n);
+    void (*names)(void *ctx, const char *key, const char *comma_list);
+} tvmi_field_sink_t;
+/* The event's fields, without its kind (tvmi_watch_kind_name). */
+void tvmi_watch_event_fields(const tvmi_watch_event_t *e, const tvmi_field_sink_t *s);
+void tvmi_watch_summary_fields(const tvmi_watch_summary_t *w, const tvmi_field_sink_t *s);
+
 /* ---- end of watch ----------------------------------------------------------- */
 
 #ifdef __cplusplus

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <xenstore.h>
 
-#define FIELDS_MAX 32
+#include <tinyvmi/linux.h>
+
+#include "jsonline.h"
+
 #define WAIT_MS 250
 #define POLL_MS 50
 
@@ -157,90 +160,6 @@ void app_wait_gone(uint32_t adom, unsigned long timeout_s)
         poll(NULL, 0, WAIT_MS);
 }
 
-/* ---- one JSON line, flat, as the appliance writes them ------------------------ */
-
-struct line {
-    char *key[FIELDS_MAX], *val[FIELDS_MAX]; /* values unquoted, unescaped */
-    int n;
-};
-
-/* Parses a quoted string in place at *p; returns it, or NULL. */
-static char *parse_string(char **p)
-{
-    char *s = *p, *out, *start;
-
-    if (*s != '"')
-        return NULL;
-    start = out = ++s;
-    while (*s && *s != '"') {
-        if (*s == '\\' && s[1]) {
-            s++;
-            if (*s == 'u' && strlen(s) >= 5) {
-                char hex[5] = { s[1], s[2], s[3], s[4], 0 };
-                unsigned long c = strtoul(hex, NULL, 16);
-                *out++ = c < 0x20 || c > 0xff ? '?' : (char)c;
-                s += 5;
-                continue;
-            }
-            *out++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
-            s++;
-            continue;
-        }
-        *out++ = *s++;
-    }
-    if (*s != '"')
-        return NULL;
-    *out = '\0';
-    *p = s + 1;
-    return start;
-}
-
-static bool parse_line(char *s, struct line *l)
-{
-    l->n = 0;
-    if (*s++ != '{')
-        return false;
-    while (*s && *s != '}' && l->n < FIELDS_MAX) {
-        char *k = parse_string(&s), *v;
-
-        if (!k || *s++ != ':')
-            return false;
-        if (*s == '"') {
-            v = parse_string(&s);
-            if (!v)
-                return false;
-        } else {
-            v = s;
-            s += strcspn(s, ",}");
-            if (!*s)
-                return false;
-        }
-        l->key[l->n] = k;
-        l->val[l->n++] = v;
-        if (*s == '}') {
-            *s = '\0';
-            return true;
-        }
-        if (*s != ',')
-            return false;
-        *s++ = '\0';
-    }
-    return *s == '}';
-}
-
-static const char *get(const struct line *l, const char *key)
-{
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->key[i], key))
-            return l->val[i];
-    return "";
-}
-
-static long num(const struct line *l, const char *key)
-{
-    return strtol(get(l, key), NULL, 0);
-}
-
 /* ---- printing -------------------------------------------------------------------- */
 
 struct stream {
@@ -252,38 +171,41 @@ struct stream {
 
 static void print_text(struct stream *st, const struct line *l)
 {
-    const char *type = get(l, "type");
+    const char *type = jl_get(l, "type");
 
     if (!strcmp(type, "process")) {
         if (!st->header)
             out_printf("%7s %7s %7s %5s %s %-16s %-14s\n", "PID", "TID", "PPID",
                        "UID", "S", "COMM", "DTB");
         st->header = true;
-        out_printf("%7ld %7ld %7ld %5ld %s %-16s %-14s%s\n", num(l, "pid"),
-                   num(l, "tid"), num(l, "ppid"), num(l, "uid"), get(l, "state"),
-                   get(l, "comm"), get(l, "dtb"),
-                   !strcmp(get(l, "kernel_thread"), "true") ? " [kernel]" : "");
+        out_printf("%7ld %7ld %7ld %5ld %s %-16s %-14s%s\n", jl_num(l, "pid"),
+                   jl_num(l, "tid"), jl_num(l, "ppid"), jl_num(l, "uid"), jl_get(l, "state"),
+                   jl_get(l, "comm"), jl_get(l, "dtb"),
+                   !strcmp(jl_get(l, "kernel_thread"), "true") ? " [kernel]" : "");
     } else if (!strcmp(type, "module")) {
-        out_printf("%-24s %18s %8s\n", get(l, "name"), get(l, "base"), get(l, "size"));
+        out_printf("%-24s %18s %8s\n", jl_get(l, "name"), jl_get(l, "base"), jl_get(l, "size"));
     } else if (!strcmp(type, "linux")) {
         fprintf(stderr, "tinyvmi: appliance: %s (found in %s ms, %s-level paging, "
-                "%s symbols)\n", get(l, "banner"), get(l, "init_ms"),
-                get(l, "paging_levels"), get(l, "symbols"));
+                "%s symbols)\n", jl_get(l, "banner"), jl_get(l, "init_ms"),
+                jl_get(l, "paging_levels"), jl_get(l, "symbols"));
     } else if (!strcmp(type, "event")) {
-        out_printf("%s", get(l, "event"));
-        for (int i = 0; i < l->n; i++)
-            if (strcmp(l->key[i], "type") && strcmp(l->key[i], "event") &&
-                strcmp(l->key[i], "seq"))
-                out_printf(" %s=%s", l->key[i], l->val[i]);
-        out_printf("\n");
+        tvmi_watch_event_t e;
+        char text[1024];
+
+        if (jl_watch_event(l, &e)) {
+            tvmi_watch_event_text(&e, text, sizeof text);
+            out_printf("%s\n", text);
+        } else {
+            out_printf("event %s\n", jl_get(l, "event"));
+        }
     } else if (!strcmp(type, "error")) {
-        fprintf(stderr, "tinyvmi: appliance: %s: %s\n", get(l, "while"),
-                get(l, "message"));
+        fprintf(stderr, "tinyvmi: appliance: %s: %s\n", jl_get(l, "while"),
+                jl_get(l, "message"));
     } else if (!strcmp(type, "done")) {
         fprintf(stderr, "tinyvmi: appliance: %s: %s entries%s in %s ms\n",
-                get(l, "task"), get(l, "count"),
-                !strcmp(get(l, "partial"), "true") ? " (partial)" : "",
-                get(l, "ms"));
+                jl_get(l, "task"), jl_get(l, "count"),
+                !strcmp(jl_get(l, "partial"), "true") ? " (partial)" : "",
+                jl_get(l, "ms"));
     } else if (!strcmp(type, "baseline")) {
         fprintf(stderr, "tinyvmi: appliance: watching:");
         for (int i = 0; i < l->n; i++)
@@ -301,12 +223,12 @@ static void take_line(struct stream *st, char *text)
     unsigned long seq;
 
     snprintf(copy, sizeof copy, "%s", text);
-    if (!parse_line(copy, &l)) {
+    if (!jl_parse(copy, &l)) {
         fprintf(stderr, "tinyvmi: appliance: ignoring a malformed line: %.80s\n", text);
         return;
     }
-    type = get(&l, "type");
-    seq = strtoul(get(&l, "seq"), NULL, 10);
+    type = jl_get(&l, "type");
+    seq = strtoul(jl_get(&l, "seq"), NULL, 10);
     if (!st->t_first && (!strcmp(type, "process") || !strcmp(type, "module")))
         st->t_first = now_s();
     if (out_json)
@@ -316,7 +238,7 @@ static void take_line(struct stream *st, char *text)
     out_flush();
     if (!strcmp(type, "done") && seq == st->seq && !st->forever) {
         st->finished = true;
-        st->status = !strcmp(get(&l, "partial"), "true") ? EXIT_TARGET : EXIT_OK;
+        st->status = !strcmp(jl_get(&l, "partial"), "true") ? EXIT_TARGET : EXIT_OK;
     } else if (!strcmp(type, "error") && (seq == st->seq || seq == 0)) {
         st->finished = !st->forever || seq == 0;
         st->status = EXIT_TARGET;

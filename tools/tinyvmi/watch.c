@@ -104,17 +104,25 @@ static void begin_json(const char *event, const struct printer *p)
     }
 }
 
-static void json_sym(const char *key, const char *sym)
+/* The library says which fields; these say them in the command's JSON. */
+static void sink_str(void *c, const char *k, const char *v) { (void)c; json_string(k, v); }
+static void sink_null(void *c, const char *k) { (void)c; json_null(k); }
+static void sink_u64(void *c, const char *k, uint64_t v) { (void)c; json_u64(k, v); }
+static void sink_hex(void *c, const char *k, uint64_t v) { (void)c; json_hex(k, v); }
+static void sink_bool(void *c, const char *k, int v) { (void)c; json_bool(k, v != 0); }
+
+static void sink_bytes(void *c, const char *k, const uint8_t *b, size_t n)
 {
-    if (sym)
-        json_string(key, sym);
-    else
-        json_null(key);
+    (void)c;
+    json_hexbytes_begin(k);
+    json_hexbytes_more(b, n);
+    json_hexbytes_end();
 }
 
 /* "a,b" as ["a","b"] */
-static void json_names(const char *key, const char *names)
+static void sink_names(void *c, const char *key, const char *names)
 {
+    (void)c;
     json_begin_array(key);
     while (*names) {
         size_t n = strcspn(names, ",");
@@ -124,26 +132,18 @@ static void json_names(const char *key, const char *names)
     json_end_array();
 }
 
+static const tvmi_field_sink_t json_sink = {
+    .str = sink_str, .null = sink_null, .u64 = sink_u64, .hex = sink_hex,
+    .boolean = sink_bool, .bytes = sink_bytes, .names = sink_names,
+};
+
 static void print_baseline(const tvmi_watch_summary_t *s)
 {
     char h[32];
 
     if (out_json) {
         begin_json("baseline", NULL);
-        json_bool("threads", s->what & TVMI_WATCH_THREADS);
-        json_u64("tasks", s->tasks);
-        json_u64("modules", s->modules);
-        json_hex("text_start", s->text_start);
-        json_hex("text_end", s->text_end);
-        json_u64("text_bytes", s->text_end - s->text_start);
-        json_u64("block_size", s->block_size);
-        json_u64("text_blocks", s->text_blocks);
-        json_u64("text_unreadable_pages", s->text_unreadable_pages);
-        json_u64("hash_bytes", s->hash_bytes);
-        json_hex("syscall_table", s->syscall_table);
-        json_u64("syscalls", s->syscalls);
-        json_u64("syscalls_outside", s->syscalls_outside);
-        json_string("notes", s->notes);
+        tvmi_watch_summary_fields(s, &json_sink);
         json_end_object();
         return;
     }
@@ -163,95 +163,6 @@ static void print_baseline(const tvmi_watch_summary_t *s)
     out_puts("\n");
 }
 
-/* --json: one object a line, every field; the text is the library's line. */
-static void json_task(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    begin_json(tvmi_watch_kind_name(e->kind), p);
-    json_u64("pid", (uint64_t)e->task.tgid);
-    json_u64("tid", (uint64_t)e->task.pid);
-    if (e->task.ppid >= 0)
-        json_u64("ppid", (uint64_t)e->task.ppid);
-    else
-        json_null("ppid");
-    json_string("comm", e->task.comm);
-    json_bool("kernel_thread", e->task.kernel_thread);
-    json_hex("task", e->task.task);
-    json_end_object();
-}
-
-static void json_module(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    begin_json(tvmi_watch_kind_name(e->kind), p);
-    json_string("name", e->module.name);
-    json_hex("base", e->module.base);
-    json_u64("size", e->module.size);
-    json_hex("module", e->module.module);
-    json_end_object();
-}
-
-static void json_text(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    begin_json(tvmi_watch_kind_name(e->kind), p);
-    json_hex("start", e->text.start);
-    json_hex("end", e->text.end);
-    json_u64("len", e->text.end - e->text.start);
-    json_bool("exact", e->text.exact);
-    json_sym("symbol", e->text.symbol);
-    json_hex("offset", e->text.offset);
-    json_names("aliases", e->text.aliases);
-    json_sym("end_symbol", e->text.end_symbol);
-    json_hex("end_offset", e->text.end_offset);
-    json_hexbytes_begin("old");
-    json_hexbytes_more(e->text.old, e->text.old_len);
-    json_hexbytes_end();
-    json_hexbytes_begin("new");
-    json_hexbytes_more(e->text.cur, e->text.cur_len);
-    json_hexbytes_end();
-    json_end_object();
-}
-
-static void target_json(const char *prefix, addr_t va, const char *sym,
-                        addr_t off, const char *also, const char *mod)
-{
-    char key[32];
-
-    json_hex(prefix, va);
-    snprintf(key, sizeof(key), "%s_symbol", prefix);
-    json_sym(key, sym);
-    snprintf(key, sizeof(key), "%s_offset", prefix);
-    json_hex(key, off);
-    snprintf(key, sizeof(key), "%s_aliases", prefix);
-    json_names(key, also);
-    snprintf(key, sizeof(key), "%s_module", prefix);
-    json_string(key, mod);
-}
-
-static void json_syscall(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    begin_json(tvmi_watch_kind_name(e->kind), p);
-    json_u64("index", e->syscall.index);
-    target_json("old", e->syscall.old_target, e->syscall.old_symbol,
-                e->syscall.old_offset, e->syscall.old_aliases,
-                e->syscall.old_module);
-    target_json("new", e->syscall.new_target, e->syscall.new_symbol,
-                e->syscall.new_offset, e->syscall.new_aliases,
-                e->syscall.new_module);
-    json_hex("original", e->syscall.original);
-    json_end_object();
-}
-
-static void json_problem(const tvmi_watch_event_t *e, const struct printer *p)
-{
-    begin_json("problem", p);
-    json_string("what", e->problem.what);
-    if (e->problem.end) {
-        json_hex("start", e->problem.start);
-        json_hex("end", e->problem.end);
-    }
-    json_string("message", e->problem.message);
-    json_end_object();
-}
-
 static void print_event(const tvmi_watch_event_t *e, void *arg)
 {
     const struct printer *p = arg;
@@ -263,27 +174,10 @@ static void print_event(const tvmi_watch_event_t *e, void *arg)
         out_printf("%s\n", line);
         return;
     }
-    switch (e->kind) {
-    case TVMI_WATCH_TASK_STARTED:
-    case TVMI_WATCH_TASK_EXITED:
-        json_task(e, p);
-        break;
-    case TVMI_WATCH_MODULE_LOADED:
-    case TVMI_WATCH_MODULE_UNLOADED:
-        json_module(e, p);
-        break;
-    case TVMI_WATCH_TEXT_CHANGED:
-    case TVMI_WATCH_TEXT_RESTORED:
-        json_text(e, p);
-        break;
-    case TVMI_WATCH_SYSCALL_CHANGED:
-    case TVMI_WATCH_SYSCALL_RESTORED:
-        json_syscall(e, p);
-        break;
-    case TVMI_WATCH_PROBLEM:
-        json_problem(e, p);
-        break;
-    }
+    /* --json: one object a line, every field; the text is the library's line. */
+    begin_json(tvmi_watch_kind_name(e->kind), p);
+    tvmi_watch_event_fields(e, &json_sink);
+    json_end_object();
 }
 
 /* ---- the command --------------------------------------------------------------- */
