@@ -19,88 +19,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include <tinyvmi/linux.h>
 #include "corpus.h"
 #include "memdrv.h"
+#include "snapguest.h"
 
 #define MAX_SECONDS 1.0
-#define MAX_PATCHES 256
 #define CHAIN_NODES 70000 /* more than the views' bound of 65536 tasks */
 
-struct guest {
-    const struct corpus_snap *snap;
-    struct memguest *g;
-    vmi_instance_t vmi;
-    tvmi_linux_task_t *tasks;   /* the listing before any corruption */
+static struct snapguest cur;
+/* What the snapshot held before any corruption. */
+static struct {
+    tvmi_linux_task_t *tasks;
     size_t ntasks;
     size_t nrecords;
     addr_t dmap;                /* page_offset_base */
-};
-
-static struct guest cur;
-static struct { addr_t pa; uint64_t old; } patches[MAX_PATCHES];
-static size_t npatches;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+} base;
 
 /* ---- the guest ------------------------------------------------------------ */
 
-static void unload(void)
+static void take_baseline(void)
 {
-    if (cur.vmi)
-        vmi_destroy(cur.vmi);
-    memguest_free(cur.g);
-    free(cur.tasks);
-    memset(&cur, 0, sizeof(cur));
-}
-
-static void load(const struct corpus_snap *s)
-{
-    FILE *f;
-    size_t size;
-    vmi_init_error_t err;
     tvmi_linux_log_record_t *r;
     int partial;
 
-    if (cur.snap == s)
-        return;
-    unload();
-    f = fopen(corpus_path(s, "mem.raw"), "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    cur.g = memguest_new(size);
-    assert_int_equal(fread(cur.g->mem, 1, size, f), size);
-    fclose(f);
-    cur.vmi = memguest_open(cur.g, s->paging == 5 ? VMI_PM_LA57 : VMI_PM_IA32E,
-                            s->cr3 & 0x000ffffffffff000ull);
-    assert_non_null(cur.vmi);
-    if (vmi_init_os(cur.vmi, TVMI_CONFIG_NONE, NULL, &err) != VMI_OS_LINUX)
-        fail_msg("%s: %s", s->dir, tvmi_last_error(cur.vmi));
-    cur.snap = s;
-    assert_int_equal(tvmi_linux_tasks(cur.vmi, &cur.tasks, &cur.ntasks, &partial),
+    free(base.tasks);
+    memset(&base, 0, sizeof(base));
+    assert_int_equal(tvmi_linux_tasks(cur.vmi, &base.tasks, &base.ntasks, &partial),
                      VMI_SUCCESS);
     assert_int_equal(partial, 0);
-    assert_int_equal(tvmi_linux_log(cur.vmi, &r, &cur.nrecords, &partial),
+    assert_int_equal(tvmi_linux_log(cur.vmi, &r, &base.nrecords, &partial),
                      VMI_SUCCESS);
     free(r);
-    assert_int_equal(vmi_read_64_ksym(cur.vmi, "page_offset_base", &cur.dmap),
+    assert_int_equal(vmi_read_64_ksym(cur.vmi, "page_offset_base", &base.dmap),
                      VMI_SUCCESS);
 }
 
 static int setup(void **state)
 {
-    load(*state);
-    npatches = 0;
+    if (snapguest_load(&cur, *state))
+        take_baseline();
     return 0;
 }
 
@@ -108,36 +68,19 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    while (npatches) {
-        npatches--;
-        memguest_poke64(cur.g, patches[npatches].pa, patches[npatches].old);
-    }
-    memset(cur.g->hole, 0, cur.g->size / 4096);
+    snapguest_undo(&cur);
     return 0;
-}
-
-static addr_t pa_of(addr_t va)
-{
-    addr_t pa;
-
-    assert_int_equal(vmi_translate_kv2p(cur.vmi, va, &pa), VMI_SUCCESS);
-    return pa;
 }
 
 static void poke(addr_t va, uint64_t v)
 {
-    addr_t pa = pa_of(va);
-
-    assert_true(npatches < MAX_PATCHES);
-    assert_int_equal(pa & 7, 0);
-    patches[npatches].pa = pa;
-    patches[npatches++].old = memguest_peek64(cur.g, pa);
-    memguest_poke64(cur.g, pa, v);
+    assert_int_equal(va & 7, 0); /* so is the PA: same page offset */
+    snapguest_patch(&cur, va, &v, 8);
 }
 
 static uint64_t peek(addr_t va)
 {
-    return memguest_peek64(cur.g, pa_of(va));
+    return memguest_peek64(cur.g, snapguest_pa(&cur, va));
 }
 
 static size_t off(const char *st, const char *member)
@@ -151,8 +94,8 @@ static size_t off(const char *st, const char *member)
 /* Index of a process (a leader) in the baseline listing. */
 static size_t find_comm(const char *comm)
 {
-    for (size_t i = 0; i < cur.ntasks; i++)
-        if (!strcmp(cur.tasks[i].comm, comm) && cur.tasks[i].pid == cur.tasks[i].tgid)
+    for (size_t i = 0; i < base.ntasks; i++)
+        if (!strcmp(base.tasks[i].comm, comm) && base.tasks[i].pid == base.tasks[i].tgid)
             return i;
     fail_msg("no task '%s' in %s", comm, cur.snap->dir);
     return 0;
@@ -160,7 +103,7 @@ static size_t find_comm(const char *comm)
 
 static addr_t tasks_node(size_t i)
 {
-    return cur.tasks[i].task + off("task_struct", "tasks");
+    return base.tasks[i].task + off("task_struct", "tasks");
 }
 
 /* ---- checks ------------------------------------------------------------------ */
@@ -170,10 +113,10 @@ static tvmi_linux_task_t *list_partial(size_t *n, const char *why)
 {
     tvmi_linux_task_t *t = NULL;
     int partial = -1;
-    double t0 = now(), secs;
+    double t0 = test_now(), secs;
 
     assert_int_equal(tvmi_linux_tasks(cur.vmi, &t, n, &partial), VMI_SUCCESS);
-    secs = now() - t0;
+    secs = test_now() - t0;
     print_message("    %.1f ms, %zu tasks: %s\n", secs * 1e3, *n,
                   tvmi_last_error(cur.vmi));
     assert_true(secs < MAX_SECONDS);
@@ -195,8 +138,8 @@ static bool has_task(const tvmi_linux_task_t *t, size_t n, addr_t task)
 static void all_listed(const tvmi_linux_task_t *t, size_t n, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
-        if (!has_task(t, n, cur.tasks[i].task))
-            fail_msg("pid %d (%s) was lost", cur.tasks[i].pid, cur.tasks[i].comm);
+        if (!has_task(t, n, base.tasks[i].task))
+            fail_msg("pid %d (%s) was lost", base.tasks[i].pid, base.tasks[i].comm);
 }
 
 /* ---- task list --------------------------------------------------------------- */
@@ -208,8 +151,8 @@ static void test_task_loop(void **state)
 
     poke(tasks_node(k), tasks_node(j)); /* back into the middle */
     t = list_partial(&n, "loops");
-    all_listed(t, n, 0, cur.ntasks); /* the rest is found walking back */
-    assert_int_equal(n, cur.ntasks);
+    all_listed(t, n, 0, base.ntasks); /* the rest is found walking back */
+    assert_int_equal(n, base.ntasks);
     free(t);
 }
 
@@ -220,7 +163,7 @@ static void test_task_self_loop(void **state)
 
     poke(tasks_node(k), tasks_node(k));
     t = list_partial(&n, "loops");
-    all_listed(t, n, 0, cur.ntasks);
+    all_listed(t, n, 0, base.ntasks);
     free(t);
 }
 
@@ -238,11 +181,11 @@ static void test_task_nowhere(void **state)
         tvmi_linux_task_t *t;
         poke(tasks_node(k), bad[i]);
         t = list_partial(&n, "not in the kernel's memory");
-        all_listed(t, n, 0, cur.ntasks);
+        all_listed(t, n, 0, base.ntasks);
         free(t);
     }
     /* past the end of RAM in the direct map */
-    poke(tasks_node(k), cur.dmap + cur.g->size + 0x10000);
+    poke(tasks_node(k), base.dmap + cur.g->size + 0x10000);
     free(list_partial(&n, "not in the kernel's memory"));
 }
 
@@ -254,9 +197,9 @@ static void test_task_unreadable(void **state)
     tvmi_linux_task_t *t;
 
     memguest_hole(cur.g, gfn);
-    poke(tasks_node(k), cur.dmap + gfn * 4096 + 0x100);
+    poke(tasks_node(k), base.dmap + gfn * 4096 + 0x100);
     t = list_partial(&n, "unreadable");
-    all_listed(t, n, 0, cur.ntasks);
+    all_listed(t, n, 0, base.ntasks);
     free(t);
 }
 
@@ -273,7 +216,7 @@ static void test_task_broken_both_ways(void **state)
     poke(head + 8, 0x8000beef00000000ull); /* init_task.tasks.prev */
     t = list_partial(&n, "not in the kernel's memory");
     all_listed(t, n, 0, k + 1);
-    assert_true(n < cur.ntasks);
+    assert_true(n < base.ntasks);
     free(t);
 }
 
@@ -285,8 +228,8 @@ static void test_task_prev_mismatch(void **state)
 
     poke(tasks_node(k) + 8, tasks_node(0) + 0x40);
     t = list_partial(&n, "prev");
-    all_listed(t, n, 0, cur.ntasks);
-    assert_int_equal(n, cur.ntasks);
+    all_listed(t, n, 0, base.ntasks);
+    assert_int_equal(n, base.ntasks);
     free(t);
 }
 
@@ -296,11 +239,11 @@ static void test_thread_loop(void **state)
     size_t node = off("task_struct", "thread_node");
     tvmi_linux_task_t *t;
 
-    assert_int_equal(cur.tasks[k + 2].tgid, cur.tasks[k].tgid);
+    assert_int_equal(base.tasks[k + 2].tgid, base.tasks[k].tgid);
     /* the third thread's next goes back to the second */
-    poke(cur.tasks[k + 2].task + node, cur.tasks[k + 1].task + node);
+    poke(base.tasks[k + 2].task + node, base.tasks[k + 1].task + node);
     t = list_partial(&n, "loops");
-    all_listed(t, n, 0, cur.ntasks);
+    all_listed(t, n, 0, base.ntasks);
     free(t);
 }
 
@@ -325,7 +268,7 @@ static addr_t zero_region(void)
 static void test_task_chain_too_long(void **state)
 {
     size_t k = find_comm("target-beta"), n;
-    addr_t pa = zero_region(), va = cur.dmap + pa;
+    addr_t pa = zero_region(), va = base.dmap + pa;
     uint8_t *mem = cur.g->mem + pa;
 
     assert_true((size_t)CHAIN_NODES * 16 + 16 <= 0x200000);
@@ -344,10 +287,10 @@ static tvmi_linux_module_t *modules(size_t *n, int want_partial, const char *why
 {
     tvmi_linux_module_t *m = NULL;
     int partial = -1;
-    double t0 = now();
+    double t0 = test_now();
 
     assert_int_equal(tvmi_linux_modules(cur.vmi, &m, n, &partial), VMI_SUCCESS);
-    assert_true(now() - t0 < MAX_SECONDS);
+    assert_true(test_now() - t0 < MAX_SECONDS);
     print_message("    %zu modules: %s\n", *n, tvmi_last_error(cur.vmi));
     assert_int_equal(partial, want_partial);
     if (why && !strstr(tvmi_last_error(cur.vmi), why))
@@ -443,10 +386,10 @@ static void log_fails(const char *why)
 {
     tvmi_linux_log_record_t *r = NULL;
     size_t n;
-    double t0 = now();
+    double t0 = test_now();
 
     assert_int_not_equal(tvmi_linux_log(cur.vmi, &r, &n, NULL), VMI_SUCCESS);
-    assert_true(now() - t0 < MAX_SECONDS);
+    assert_true(test_now() - t0 < MAX_SECONDS);
     assert_null(r);
     print_message("    %s\n", tvmi_last_error(cur.vmi));
     if (!strstr(tvmi_last_error(cur.vmi), why))
@@ -459,10 +402,10 @@ static size_t log_partial(const char *why)
     tvmi_linux_log_record_t *r = NULL;
     size_t n;
     int partial = -1;
-    double t0 = now();
+    double t0 = test_now();
 
     assert_int_equal(tvmi_linux_log(cur.vmi, &r, &n, &partial), VMI_SUCCESS);
-    assert_true(now() - t0 < MAX_SECONDS);
+    assert_true(test_now() - t0 < MAX_SECONDS);
     free(r);
     print_message("    %zu records: %s\n", n, tvmi_last_error(cur.vmi));
     assert_int_equal(partial, 1);
@@ -514,7 +457,7 @@ static void test_log_ids(void **state)
     ring(&r);
     poke(r.desc_ring + off("prb_desc_ring", "tail_id"), r.head_id - (1ull << 40));
     n = log_partial("descriptors apart");
-    assert_true(n > 0 && n <= cur.nrecords);
+    assert_true(n > 0 && n <= base.nrecords);
 }
 
 /* One record's text positions out of the ring: only it is lost. */
@@ -534,7 +477,7 @@ static void test_log_record_positions(void **state)
     poke(lpos, 0x7ffffffffffff000ull);          /* begin */
     poke(lpos + 8, 0x7ffffffffffff000ull + 0x200000000ull); /* next */
     n = log_partial("do not fit");
-    assert_int_equal(n, cur.nrecords - 1);
+    assert_int_equal(n, base.nrecords - 1);
 }
 
 /* ---- driver ------------------------------------------------------------------------- */
@@ -563,6 +506,7 @@ int main(void)
 {
     int rc = corpus_run_per_kernel("linux_views_hostile", cases, NCASES, setup, teardown);
 
-    unload();
+    snapguest_unload(&cur);
+    free(base.tasks);
     return rc;
 }

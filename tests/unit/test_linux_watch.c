@@ -20,7 +20,7 @@
  *
  * One snapshot per kernel release in the corpus (their layouts differ).
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,76 +30,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include <tinyvmi/linux.h>
 #include "corpus.h"
 #include "memdrv.h"
+#include "snapguest.h"
 
 #define MAX_SECONDS 2.0  /* one check, whatever was broken */
-#define MAX_PATCHES 64
 #define MAX_EVENTS 256
 #define NR_GETPID 39     /* x86-64 */
 
-struct guest {
-    const struct corpus_snap *snap;
-    struct memguest *g;
-    vmi_instance_t vmi;
-};
-
-static struct guest cur;
-static struct { addr_t pa; uint8_t old[8]; size_t len; } patches[MAX_PATCHES];
-static size_t npatches;
+static struct snapguest cur;
 static tvmi_watch_event_t events[MAX_EVENTS];
 static size_t nevents;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* ---- the guest --------------------------------------------------------------- */
-
-static void unload(void)
-{
-    if (cur.vmi)
-        vmi_destroy(cur.vmi);
-    memguest_free(cur.g);
-    memset(&cur, 0, sizeof(cur));
-}
-
-static void load(const struct corpus_snap *s)
-{
-    FILE *f;
-    size_t size;
-    vmi_init_error_t err;
-
-    if (cur.snap == s)
-        return;
-    unload();
-    f = fopen(corpus_path(s, "mem.raw"), "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    cur.g = memguest_new(size);
-    assert_int_equal(fread(cur.g->mem, 1, size, f), size);
-    fclose(f);
-    cur.vmi = memguest_open(cur.g, s->paging == 5 ? VMI_PM_LA57 : VMI_PM_IA32E,
-                            s->cr3 & 0x000ffffffffff000ull);
-    assert_non_null(cur.vmi);
-    if (vmi_init_os(cur.vmi, TVMI_CONFIG_NONE, NULL, &err) != VMI_OS_LINUX)
-        fail_msg("%s: %s", s->dir, tvmi_last_error(cur.vmi));
-    cur.snap = s;
-}
 
 static int setup(void **state)
 {
-    load(*state);
-    npatches = 0;
+    snapguest_load(&cur, *state);
     nevents = 0;
     return 0;
 }
@@ -108,51 +58,25 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    while (npatches) {
-        npatches--;
-        memcpy(cur.g->mem + patches[npatches].pa, patches[npatches].old,
-               patches[npatches].len);
-    }
-    memset(cur.g->hole, 0, cur.g->size / 4096);
+    snapguest_undo(&cur);
     return 0;
-}
-
-static addr_t pa_of(addr_t va)
-{
-    addr_t pa;
-
-    assert_int_equal(vmi_translate_kv2p(cur.vmi, va, &pa), VMI_SUCCESS);
-    return pa;
-}
-
-/* Writes len (<= 8) bytes at a kernel VA, within one page. */
-static void patch(addr_t va, const void *bytes, size_t len)
-{
-    addr_t pa = pa_of(va);
-
-    assert_true(len <= 8 && npatches < MAX_PATCHES);
-    assert_true((pa & 0xfff) + len <= 4096);
-    patches[npatches].pa = pa;
-    patches[npatches].len = len;
-    memcpy(patches[npatches++].old, cur.g->mem + pa, len);
-    memcpy(cur.g->mem + pa, bytes, len);
 }
 
 static void poke64(addr_t va, uint64_t v)
 {
-    patch(va, &v, 8);
+    snapguest_patch(&cur, va, &v, 8);
 }
 
 static uint8_t peek8(addr_t va)
 {
-    return cur.g->mem[pa_of(va)];
+    return cur.g->mem[snapguest_pa(&cur, va)];
 }
 
 static uint64_t peek64(addr_t va)
 {
     uint64_t v;
 
-    memcpy(&v, cur.g->mem + pa_of(va), 8);
+    memcpy(&v, cur.g->mem + snapguest_pa(&cur, va), 8);
     return v;
 }
 
@@ -224,12 +148,12 @@ static void collect(const tvmi_watch_event_t *ev, void *arg)
 
 static tvmi_linux_watch_t *watch(unsigned what)
 {
-    double t0 = now();
+    double t0 = test_now();
     tvmi_linux_watch_t *w = tvmi_linux_watch_new(cur.vmi, what);
 
     if (!w)
         fail_msg("%s: %s", cur.snap->dir, tvmi_last_error(cur.vmi));
-    print_message("    baseline in %.1f ms\n", (now() - t0) * 1e3);
+    print_message("    baseline in %.1f ms\n", (test_now() - t0) * 1e3);
     return w;
 }
 
@@ -267,11 +191,11 @@ static void print_event(const tvmi_watch_event_t *e)
 /* One check, quickly; returns how many events it gave. */
 static size_t check(tvmi_linux_watch_t *w)
 {
-    double t0 = now(), secs;
+    double t0 = test_now(), secs;
 
     nevents = 0;
     assert_int_equal(tvmi_linux_watch_check(cur.vmi, w, collect, NULL), VMI_SUCCESS);
-    secs = now() - t0;
+    secs = test_now() - t0;
     print_message("    check: %zu events in %.1f ms\n", nevents, secs * 1e3);
     for (size_t i = 0; i < nevents; i++)
         print_event(&events[i]);
@@ -402,7 +326,7 @@ static void test_text_byte(void **state)
 
     if (worse == orig || worse == bad)
         worse = 0x90;
-    patch(at, &bad, 1);
+    snapguest_patch(&cur, at, &bad, 1);
     e = only_event(w, TVMI_WATCH_TEXT_CHANGED);
     assert_int_equal(e->text.start, at);
     assert_int_equal(e->text.end, at + 1);
@@ -415,7 +339,7 @@ static void test_text_byte(void **state)
     assert_int_equal(e->text.cur[0], bad);
     assert_int_equal(check(w), 0); /* reported once */
 
-    patch(at, &worse, 1); /* changed again */
+    snapguest_patch(&cur, at, &worse, 1); /* changed again */
     e = only_event(w, TVMI_WATCH_TEXT_CHANGED);
     assert_int_equal(e->text.start, at);
     assert_int_equal(e->text.old[0], bad);
@@ -440,7 +364,7 @@ static void test_text_bytes(void **state)
     tvmi_linux_watch_t *w = watch(TVMI_WATCH_TEXT);
     const tvmi_watch_event_t *e;
 
-    patch(at, call, sizeof(call));
+    snapguest_patch(&cur, at, call, sizeof(call));
     e = only_event(w, TVMI_WATCH_TEXT_CHANGED);
     assert_false(e->text.exact);
     assert_true(at - block + 5 <= 64); /* in one block */
@@ -452,7 +376,7 @@ static void test_text_bytes(void **state)
     assert_int_equal(e->text.end_offset, block + 63 - fn);
     assert_int_equal(e->text.old_len, 0);
     assert_int_equal(e->text.cur_len, 16);
-    assert_memory_equal(e->text.cur, cur.g->mem + pa_of(block), 16);
+    assert_memory_equal(e->text.cur, cur.g->mem + snapguest_pa(&cur, block), 16);
     tvmi_linux_watch_free(w);
 }
 
@@ -464,7 +388,7 @@ static void test_text_across_blocks(void **state)
     tvmi_linux_watch_t *w = watch(TVMI_WATCH_TEXT);
     const tvmi_watch_event_t *e;
 
-    patch(at, two, 2);
+    snapguest_patch(&cur, at, two, 2);
     e = only_event(w, TVMI_WATCH_TEXT_CHANGED);
     assert_int_equal(e->text.start, at);
     assert_int_equal(e->text.end, at + 2);
@@ -486,7 +410,7 @@ static void test_text_unreadable(void **state)
     tvmi_linux_watch_t *w = watch(TVMI_WATCH_TEXT);
     const tvmi_watch_event_t *e;
 
-    memguest_hole(cur.g, pa_of(at) >> 12);
+    memguest_hole(cur.g, snapguest_pa(&cur, at) >> 12);
     e = only_event(w, TVMI_WATCH_PROBLEM);
     assert_string_equal(e->problem.what, "text");
     assert_int_equal(e->problem.start, at & ~0xfffull);
@@ -506,7 +430,7 @@ static void test_text_unreadable_at_start(void **state)
     tvmi_linux_watch_t *w;
     tvmi_watch_summary_t s;
 
-    memguest_hole(cur.g, pa_of(at) >> 12);
+    memguest_hole(cur.g, snapguest_pa(&cur, at) >> 12);
     w = watch(TVMI_WATCH_TEXT);
     tvmi_linux_watch_summary(w, &s);
     assert_int_equal(s.text_unreadable_pages, 1);
@@ -516,7 +440,7 @@ static void test_text_unreadable_at_start(void **state)
     assert_int_equal(check(w), 0); /* hashed now */
     tvmi_linux_watch_summary(w, &s);
     assert_int_equal(s.text_unreadable_pages, 0);
-    patch(at, &bad, 1);
+    snapguest_patch(&cur, at, &bad, 1);
     assert_int_equal(only_event(w, TVMI_WATCH_TEXT_CHANGED)->text.start, at);
     tvmi_linux_watch_free(w);
 }
@@ -740,6 +664,6 @@ int main(void)
 {
     int rc = corpus_run_per_kernel("linux_watch", cases, NCASES, setup, teardown);
 
-    unload();
+    snapguest_unload(&cur);
     return rc;
 }
