@@ -144,6 +144,8 @@ status_t tvmi_fail_ctx(vmi_instance_t vmi, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void tvmi_set_init_error(const char *msg);
+/* A register's name for messages ("CR3"). */
+const char *tvmi_reg_name(reg_t reg);
 
 /* The 4 KiB of frame gfn (through the page cache), or NULL + message. */
 void *tvmi_frame(vmi_instance_t vmi, addr_t gfn, bool write);

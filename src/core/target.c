@@ -75,6 +75,24 @@ status_t tvmi_set_kernel_dtb(vmi_instance_t vmi, addr_t dtb, page_mode_t pm)
     return VMI_SUCCESS;
 }
 
+/* For messages: "CR3". */
+const char *tvmi_reg_name(reg_t reg)
+{
+    static const char *const names[TVMI_REG_COUNT] = {
+        [RAX] = "RAX", [RBX] = "RBX", [RCX] = "RCX", [RDX] = "RDX",
+        [RBP] = "RBP", [RSI] = "RSI", [RDI] = "RDI", [RSP] = "RSP",
+        [R8] = "R8", [R9] = "R9", [R10] = "R10", [R11] = "R11",
+        [R12] = "R12", [R13] = "R13", [R14] = "R14", [R15] = "R15",
+        [RIP] = "RIP", [RFLAGS] = "RFLAGS", [CR0] = "CR0", [CR2] = "CR2",
+        [CR3] = "CR3", [CR4] = "CR4", [XCR0] = "XCR0", [MSR_EFER] = "MSR_EFER",
+        [FS_BASE] = "FS_BASE", [GS_BASE] = "GS_BASE", [SHADOW_GS] = "SHADOW_GS",
+        [CS_SEL] = "CS_SEL", [DS_SEL] = "DS_SEL", [ES_SEL] = "ES_SEL",
+        [FS_SEL] = "FS_SEL", [GS_SEL] = "GS_SEL", [SS_SEL] = "SS_SEL",
+    };
+
+    return reg < TVMI_REG_COUNT && names[reg] ? names[reg] : "an unknown register";
+}
+
 status_t vmi_get_vcpureg(vmi_instance_t vmi, uint64_t *value, reg_t reg,
                          unsigned long vcpu)
 {

@@ -166,18 +166,6 @@ static size_t snap_get_ranges(vmi_instance_t vmi, struct tvmi_mem_range *out,
 
 /* ---- registers ------------------------------------------------------------ */
 
-static const char *const reg_names[TVMI_REG_COUNT] = {
-    [RAX] = "RAX", [RBX] = "RBX", [RCX] = "RCX", [RDX] = "RDX",
-    [RBP] = "RBP", [RSI] = "RSI", [RDI] = "RDI", [RSP] = "RSP",
-    [R8] = "R8", [R9] = "R9", [R10] = "R10", [R11] = "R11",
-    [R12] = "R12", [R13] = "R13", [R14] = "R14", [R15] = "R15",
-    [RIP] = "RIP", [RFLAGS] = "RFLAGS", [CR0] = "CR0", [CR2] = "CR2",
-    [CR3] = "CR3", [CR4] = "CR4", [XCR0] = "XCR0", [MSR_EFER] = "MSR_EFER",
-    [FS_BASE] = "FS_BASE", [GS_BASE] = "GS_BASE", [SHADOW_GS] = "SHADOW_GS",
-    [CS_SEL] = "CS_SEL", [DS_SEL] = "DS_SEL", [ES_SEL] = "ES_SEL",
-    [FS_SEL] = "FS_SEL", [GS_SEL] = "GS_SEL", [SS_SEL] = "SS_SEL",
-};
-
 static status_t snap_get_vcpureg(vmi_instance_t vmi, uint64_t *value,
                                  reg_t reg, unsigned long vcpu)
 {
@@ -195,7 +183,7 @@ static status_t snap_get_vcpureg(vmi_instance_t vmi, uint64_t *value,
     c = &s->cpus[vcpu];
     if (!(c->have >> reg & 1))
         return tvmi_fail(vmi, "register %s of vCPU %lu is not in the snapshot",
-                         reg_names[reg], vcpu);
+                         tvmi_reg_name(reg), vcpu);
     *value = c->reg[reg];
     return VMI_SUCCESS;
 }

@@ -55,18 +55,6 @@ static const struct field pv_fields[TVMI_REG_COUNT] = {
     [GS_SEL] = PV(user_regs.gs), [SS_SEL] = PV(user_regs.ss),
 };
 
-static const char *const reg_names[TVMI_REG_COUNT] = {
-    [RAX] = "RAX", [RBX] = "RBX", [RCX] = "RCX", [RDX] = "RDX",
-    [RBP] = "RBP", [RSI] = "RSI", [RDI] = "RDI", [RSP] = "RSP",
-    [R8] = "R8", [R9] = "R9", [R10] = "R10", [R11] = "R11",
-    [R12] = "R12", [R13] = "R13", [R14] = "R14", [R15] = "R15",
-    [RIP] = "RIP", [RFLAGS] = "RFLAGS", [CR0] = "CR0", [CR2] = "CR2",
-    [CR3] = "CR3", [CR4] = "CR4", [XCR0] = "XCR0", [MSR_EFER] = "MSR_EFER",
-    [FS_BASE] = "FS_BASE", [GS_BASE] = "GS_BASE", [SHADOW_GS] = "SHADOW_GS",
-    [CS_SEL] = "CS_SEL", [DS_SEL] = "DS_SEL", [ES_SEL] = "ES_SEL",
-    [FS_SEL] = "FS_SEL", [GS_SEL] = "GS_SEL", [SS_SEL] = "SS_SEL",
-};
-
 static size_t context_size(const struct xen *x)
 {
     return x->hvm ? sizeof(struct hvm_hw_cpu) : sizeof(vcpu_guest_context_t);
@@ -84,7 +72,7 @@ static const struct field *field_of(vmi_instance_t vmi, struct xen *x,
     f = x->hvm ? &hvm_fields[reg] : &pv_fields[reg];
     if (!f->size) {
         tvmi_fail(vmi, "register %s: Xen does not give it for %s guests",
-                  reg_names[reg], x->hvm ? "HVM/PVH" : "PV");
+                  tvmi_reg_name(reg), x->hvm ? "HVM/PVH" : "PV");
         return NULL;
     }
     return f;
@@ -276,7 +264,7 @@ status_t xen_set_vcpureg(vmi_instance_t vmi, uint64_t value, reg_t reg,
         return VMI_FAILURE;
     if (f->size < 8 && value >> (8 * f->size))
         return tvmi_fail(vmi, "writing %s: 0x%llx does not fit in %u bytes",
-                         reg_names[reg], (unsigned long long)value, f->size);
+                         tvmi_reg_name(reg), (unsigned long long)value, f->size);
     if (xen_pause(vmi))
         return VMI_FAILURE;
     xen_forget_registers(x);

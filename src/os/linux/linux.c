@@ -504,29 +504,15 @@ status_t vmi_get_kernel_struct_offset(vmi_instance_t vmi, const char *symbol,
     return VMI_SUCCESS;
 }
 
-/* LibVMI's configuration names for the offsets its process list needs. */
-static const struct {
-    const char *name, *st, *member;
-} offset_names[] = {
-    { "linux_tasks", "task_struct", "tasks" },
-    { "linux_mm", "task_struct", "mm" },
-    { "linux_pid", "task_struct", "pid" },
-    { "linux_name", "task_struct", "comm" },
-    { "linux_pgd", "mm_struct", "pgd" },
-    { "linux_tgid", "task_struct", "tgid" },
-    { "linux_real_parent", "task_struct", "real_parent" },
-    { "linux_active_mm", "task_struct", "active_mm" },
-};
-
 status_t vmi_get_offset(vmi_instance_t vmi, const char *offset_name,
                         addr_t *offset)
 {
     if (!vmi || !offset_name || !offset)
         return VMI_FAILURE;
-    for (size_t i = 0; i < sizeof(offset_names) / sizeof(offset_names[0]); i++)
-        if (!strcmp(offset_name, offset_names[i].name))
-            return vmi_get_kernel_struct_offset(vmi, offset_names[i].st,
-                                                offset_names[i].member, offset);
+    for (size_t i = 0; i < LX_CONF_OFFSETS; i++)
+        if (!strcmp(offset_name, lx_conf_keys[i].key))
+            return vmi_get_kernel_struct_offset(vmi, lx_conf_keys[i].st,
+                                                lx_conf_keys[i].member, offset);
     return tvmi_fail(vmi, "offset '%.64s' is not one tinyvmi knows (linux_tasks, "
                      "linux_mm, linux_pid, linux_name, linux_pgd, linux_tgid, "
                      "linux_real_parent, linux_active_mm)", offset_name);
