@@ -302,6 +302,10 @@ static void test_malformed(void **state)
     assert_string_equal(jl_get(&l, "a"), "");
     assert_null(jl_get_or_null(&l, "b"));
     assert_string_equal(jl_get_or_null(&l, "c"), "null");
+    /* a terminal escape or a line break from the guest comes out as '?' */
+    snprintf(copy, sizeof copy, "{\"comm\":\"x\\ny\\u001b[2Jz\\\"\"}");
+    assert_true(jl_parse(copy, &l));
+    assert_string_equal(jl_get(&l, "comm"), "x?y?[2Jz\"");
 }
 
 int main(void)

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses a quoted string in place at *p; returns it, or NULL. */
+/* Parses a quoted string in place at *p; returns it, or NULL. Escaped
+ * control characters become '?': the strings are a guest's, printed. */
 static char *parse_string(char **p)
 {
     char *s = *p, *out, *start;
@@ -28,7 +29,8 @@ static char *parse_string(char **p)
                 s += 5;
                 continue;
             }
-            *out++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+            /* control characters never reach a terminal */
+            *out++ = strchr("bfnrt", *s) ? '?' : *s;
             s++;
             continue;
         }
