@@ -192,6 +192,7 @@ static void print_text(struct stream *st, const struct line *l)
         tvmi_watch_event_t e;
         char text[1024];
 
+        out_time_stamp();
         if (jl_watch_event(l, &e)) {
             tvmi_watch_event_text(&e, text, sizeof text);
             out_printf("%s\n", text);

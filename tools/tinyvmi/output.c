@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "output.h"
@@ -74,6 +75,17 @@ static void out_vprintf(const char *fmt, va_list ap)
         free(big);
     }
     va_end(again);
+}
+
+/* "12:34:56 " before a line of a running report (watch). */
+void out_time_stamp(void)
+{
+    char buf[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%H:%M:%S", &tm))
+        out_printf("%s ", buf);
 }
 
 void out_printf(const char *fmt, ...)

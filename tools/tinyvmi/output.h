@@ -15,6 +15,7 @@ extern bool out_json;
 /* ---- the stdout sink ----------------------------------------------- */
 void out_write(const void *p, size_t n);
 void out_puts(const char *s);
+void out_time_stamp(void); /* "12:34:56 " */
 void out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flushes; returns 0 or the errno of the first failed write. */
 int out_flush(void);

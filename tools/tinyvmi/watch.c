@@ -84,16 +84,6 @@ struct printer {
     unsigned long check;  /* 1 for the first check */
 };
 
-static void stamp_text(void)
-{
-    char buf[32];
-    time_t t = time(NULL);
-    struct tm tm;
-
-    if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%H:%M:%S", &tm))
-        out_printf("%s ", buf);
-}
-
 static void begin_json(const char *event, const struct printer *p)
 {
     json_begin_object(NULL);
@@ -170,7 +160,7 @@ static void print_event(const tvmi_watch_event_t *e, void *arg)
 
     if (!out_json) {
         tvmi_watch_event_text(e, line, sizeof(line));
-        stamp_text();
+        out_time_stamp();
         out_printf("%s\n", line);
         return;
     }
