@@ -43,6 +43,8 @@ struct records {
     char *pool;                 /* texts; r[i].text is an offset until done */
     size_t used, pool_cap;
     struct lx_report rep;
+    /* descriptors, infos and texts are read in ascending order */
+    struct lx_stream *desc, *info, *text;
 };
 
 /* A field of up to 8 bytes at va. */
@@ -174,10 +176,9 @@ static bool push(struct records *out, const tvmi_linux_log_record_t *rec)
 /* A u64 at off of a buffer the layout checks made big enough. */
 static uint64_t u64_at(const uint8_t *b, size_t off)
 {
-    uint64_t x = 0;
+    uint64_t x;
 
-    for (size_t i = 0; i < 8; i++)
-        x |= (uint64_t)b[off + i] << (8 * i);
+    memcpy(&x, b + off, 8); /* little-endian host and guest */
     return x;
 }
 
@@ -206,7 +207,7 @@ static bool read_text(vmi_instance_t vmi, const struct ring *r, uint64_t id,
         return false;
     text = out->pool + out->used;
     if (!((begin & 1) || (next & 1))) {
-        if (lx_kread(vmi, r->data + off, text, want + 8) != VMI_SUCCESS ||
+        if (lx_stream_read(vmi, out->text, r->data + off, text, want + 8) ||
             (u64_at((const uint8_t *)text, 0) & ID_MASK) != id)
             return false; /* unreadable, or overwritten by a newer record */
         memmove(text, text + 8, want);
@@ -227,8 +228,11 @@ static void read_record(vmi_instance_t vmi, struct lx_views *v,
     tvmi_linux_log_record_t rec = { 0 };
     uint8_t d[LX_DESC_READ_MAX];
 
-    if (lx_kread(vmi, r->descs + idx * L->desc_size, d, L->desc_read) ||
-        lx_read_window(vmi, v, r->infos + idx * L->info_size, 0, L->info_size)) {
+    if (lx_stream_read(vmi, out->desc, r->descs + idx * L->desc_size, d,
+                       L->desc_read) ||
+        lx_buf_reserve(vmi, v, L->info_size) ||
+        lx_stream_read(vmi, out->info, r->infos + idx * L->info_size, v->buf,
+                       L->info_size)) {
         lx_report_note(&out->rep, "log descriptor %llu cannot be read",
                        (unsigned long long)idx);
         return;
@@ -284,6 +288,10 @@ static status_t collect(vmi_instance_t vmi, struct records *out)
 
     if (!v || find_prb(vmi, st, &rb) || read_ring(vmi, v, rb, &r))
         return tvmi_fail_ctx(vmi, "reading the kernel log");
+    if (!(out->desc = calloc(3, sizeof(struct lx_stream))))
+        return tvmi_fail(vmi, "reading the kernel log: out of memory");
+    out->info = out->desc + 1;
+    out->text = out->desc + 2;
     n = ((r.head_id - r.tail_id) & ID_MASK) + 1;
     if (n > r.count) {
         lx_report_note(&out->rep, "log tail id %llu and head id %llu are more "
@@ -320,6 +328,7 @@ status_t tvmi_linux_log(vmi_instance_t vmi, tvmi_linux_log_record_t **records,
     }
     free(out.r);
     free(out.pool);
+    free(out.desc);
     return rc;
 }
 

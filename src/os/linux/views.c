@@ -469,19 +469,51 @@ status_t lx_kread(vmi_instance_t vmi, addr_t va, void *buf, size_t len)
     return vmi_read_va(vmi, va, 0, len, buf, NULL);
 }
 
+status_t lx_buf_reserve(vmi_instance_t vmi, struct lx_views *v, size_t len)
+{
+    uint8_t *b;
+
+    if (len <= v->buf_len)
+        return VMI_SUCCESS;
+    if (!(b = realloc(v->buf, len)))
+        return tvmi_fail(vmi, "out of memory");
+    v->buf = b;
+    v->buf_len = len;
+    return VMI_SUCCESS;
+}
+
 status_t lx_read_window(vmi_instance_t vmi, struct lx_views *v, addr_t va,
                         size_t lo, size_t hi)
 {
-    if (hi - lo > v->buf_len) {
-        uint8_t *b = realloc(v->buf, hi - lo);
-        if (!b)
-            return tvmi_fail(vmi, "out of memory");
-        v->buf = b;
-        v->buf_len = hi - lo;
-    }
+    if (lx_buf_reserve(vmi, v, hi - lo))
+        return VMI_FAILURE;
     if (va + lo < va)
         return tvmi_fail(vmi, "struct at 0x%llx wraps around", (unsigned long long)va);
     return lx_kread(vmi, va + lo, v->buf, hi - lo);
+}
+
+static bool in_window(const struct lx_stream *s, addr_t va, size_t len)
+{
+    return s->len && va >= s->va && va - s->va <= s->len &&
+           len <= s->len - (va - s->va);
+}
+
+status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
+                        void *out, size_t len)
+{
+    addr_t page = va & ~(addr_t)(LX_STREAM_BYTES - 1);
+
+    if (!len || va + len < va || va + len - page > LX_STREAM_BYTES)
+        return lx_kread(vmi, va, out, len); /* not within one page */
+    if (!in_window(s, va, len)) {
+        s->len = 0;
+        if (lx_kread(vmi, page, s->buf, LX_STREAM_BYTES) != VMI_SUCCESS)
+            return VMI_FAILURE; /* the span's own page is unreadable */
+        s->va = page;
+        s->len = LX_STREAM_BYTES;
+    }
+    memcpy(out, s->buf + (va - s->va), len);
+    return VMI_SUCCESS;
 }
 
 uint64_t lx_get(const struct lx_views *v, size_t lo, const struct lx_field *f)
@@ -493,8 +525,7 @@ uint64_t lx_get(const struct lx_views *v, size_t lo, const struct lx_field *f)
     if (!f->size) /* an optional member this kernel does not have */
         return 0;
     p = v->buf + (f->off - lo);
-    for (size_t i = 0; i < n; i++) /* little-endian, any alignment */
-        x |= (uint64_t)p[i] << (8 * i);
+    memcpy(&x, p, n); /* little-endian host and guest, any alignment */
     if (f->width)
         x = (x >> f->bit) & ((1ull << f->width) - 1);
     return x;

@@ -135,6 +135,22 @@ bool lx_kaddr_ok(const struct lx_kspace *ks, enum lx_area area, addr_t va);
 /* A window [lo, hi) of the struct at va into v->buf. */
 status_t lx_read_window(vmi_instance_t vmi, struct lx_views *v, addr_t va,
                         size_t lo, size_t hi);
+/* Room for len bytes in v->buf. */
+status_t lx_buf_reserve(vmi_instance_t vmi, struct lx_views *v, size_t len);
+
+/* Reads of one kernel array in ascending order (the log's descriptors,
+ * infos and texts) through a one-page window: one translation and mapping
+ * per page instead of one per record. A span that crosses a page boundary
+ * is read directly. */
+#define LX_STREAM_BYTES 4096
+struct lx_stream {
+    addr_t va;              /* the window's start; len 0 = empty */
+    size_t len;
+    uint8_t buf[LX_STREAM_BYTES];
+};
+status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
+                        void *out, size_t len);
+
 /* A field of the struct whose window starts at lo (little-endian,
  * 1/2/4/8 bytes; a bitfield is shifted and masked). */
 uint64_t lx_get(const struct lx_views *v, size_t lo, const struct lx_field *f);
