@@ -120,10 +120,11 @@ static void put_str(const char *s)
     put(s, strlen(s));
 }
 
-static void put_quoted(const char *s)
+/* The n bytes at s (stopping early at a NUL) as a JSON string. */
+static void put_quoted_n(const char *s, size_t n)
 {
     put("\"", 1);
-    for (; *s; s++) {
+    for (; n && *s; s++, n--) {
         unsigned char c = (unsigned char)*s;
         char esc[8];
 
@@ -139,6 +140,11 @@ static void put_quoted(const char *s)
         }
     }
     put("\"", 1);
+}
+
+static void put_quoted(const char *s)
+{
+    put_quoted_n(s, (size_t)-1);
 }
 
 static void key(const char *k)
@@ -233,8 +239,6 @@ void out_bytes(const char *k, const uint8_t *b, size_t n)
 /* "a,b" as ["a","b"] */
 void out_names(const char *k, const char *names)
 {
-    char one[128];
-
     key(k);
     put("[", 1);
     for (bool first = true; *names; first = false) {
@@ -242,11 +246,9 @@ void out_names(const char *k, const char *names)
 
         while (names[n] && names[n] != ',')
             n++;
-
-        snprintf(one, sizeof one, "%.*s", (int)n, names);
         if (!first)
             put(",", 1);
-        put_quoted(one);
+        put_quoted_n(names, n);
         names += n + (names[n] == ',');
     }
     put("]", 1);

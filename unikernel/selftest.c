@@ -276,14 +276,6 @@ static void core_selftest(void)
 }
 
 
-/* Xen's own NOW() (HVMOP_get_time); 0 if it will not say. */
-static uint64_t xen_time(void)
-{
-    struct xen_hvm_get_time t = { 0 };
-
-    return xen_hvm_op(HVMOP_get_time, &t) == 0 ? t.now : 0;
-}
-
 /* Our clock against Xen's across a 100 ms sleep: it must move by the same
  * amount (a clock that stood still once hung the appliance), and agree
  * with Xen at the start. how: which way our clock was read. */
@@ -292,10 +284,10 @@ static void clock_check(const char *how)
     uint64_t x0, u0, x1, u1;
     long long skew, moved, xen_moved;
 
-    x0 = xen_time();
+    x0 = uk_xen_now_ns();
     u0 = uk_now_ns();
     uk_sleep_ms(100);
-    x1 = xen_time();
+    x1 = uk_xen_now_ns();
     u1 = uk_now_ns();
     skew = (long long)(u0 - x0);
     moved = (long long)(u1 - u0);

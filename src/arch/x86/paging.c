@@ -173,7 +173,7 @@ static status_t walk_tables(struct walk *w, addr_t table, int top,
 {
     for (int level = top;; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
-        uint64_t e;
+        uint64_t e = 0;
 
         if (read_entry(w, level, table, (w->va >> shift) & 511, 8, &e) != VMI_SUCCESS)
             return VMI_FAILURE;
@@ -194,7 +194,7 @@ static status_t walk_tables(struct walk *w, addr_t table, int top,
  * reserved. */
 static status_t walk_legacy(struct walk *w)
 {
-    uint64_t e;
+    uint64_t e = 0;
 
     if (read_entry(w, 2, w->dtb & 0xfffff000u, (unsigned)(w->va >> 22), 4, &e) != VMI_SUCCESS)
         return VMI_FAILURE;

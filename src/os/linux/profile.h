@@ -100,6 +100,14 @@ static inline const char *lx_pool_str(const struct lx_pool *pool, uint32_t off)
     return pool->p ? pool->p + off : "";
 }
 
+/* Profile symbol i's name: its pool entry is the type letter, then it. */
+static inline const char *lx_psym_name(const struct lx_psyms *s, uint32_t i)
+{
+    const char *e = lx_pool_str(&s->pool, s->name[i]);
+
+    return *e ? e + 1 : e;
+}
+
 bool lx_psyms_add(struct lx_psyms *s, uint64_t addr, char type,
                   const char *name, size_t len);
 void lx_psyms_free(struct lx_psyms *s);

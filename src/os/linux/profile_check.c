@@ -114,7 +114,7 @@ struct sym_tally {
 static void check_one(const struct lx_syms *mem, const struct lx_psyms *ps,
                       uint32_t i, int64_t slide, struct sym_tally *t)
 {
-    const char *name = lx_pool_str(&ps->pool, ps->name[i]) + 1;
+    const char *name = lx_psym_name(ps, i);
     uint64_t va = lx_profile_slid(slide, ps->addr[i]), first = 0;
     int r = kallsyms_has(mem, name, va, &first);
 
@@ -150,7 +150,7 @@ status_t lx_check_symbols(vmi_instance_t vmi, struct lx_state *st,
     /* A sample spread over the table, and the core symbols: a profile of
      * another build differs nearly everywhere. */
     for (uint32_t i = 0; i < ps->n; i++)
-        if (i % stride == 0 || is_core(lx_pool_str(&ps->pool, ps->name[i]) + 1))
+        if (i % stride == 0 || is_core(lx_psym_name(ps, i)))
             check_one(&st->syms, ps, i, slide, &t);
     info->profile_symbols_checked += t.checked;
     if (t.wrong)

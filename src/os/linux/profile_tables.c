@@ -93,7 +93,7 @@ void lx_psyms_free(struct lx_psyms *s)
 bool lx_psyms_find(const struct lx_psyms *s, const char *name, uint64_t *addr)
 {
     for (uint32_t i = 0; i < s->n; i++)
-        if (!strcmp(lx_pool_str(&s->pool, s->name[i]) + 1, name)) {
+        if (!strcmp(lx_psym_name(s, i), name)) {
             *addr = s->addr[i];
             return true;
         }

@@ -604,7 +604,7 @@ static void end_run(struct check *c, struct run *r)
 {
     const struct text *T = &c->w->text;
     tvmi_watch_event_t *e;
-    unsigned pos;
+    unsigned pos = 0;
     uint8_t x;
 
     if (!r->open)

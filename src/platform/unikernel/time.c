@@ -63,13 +63,18 @@ static uint64_t last_now;
 static struct uk_clock_stats stats;
 static bool always_ask_xen;
 
-/* Xen's own NOW(); 0 if it will not say. */
-static uint64_t xen_now(void)
+uint64_t uk_xen_now_ns(void)
 {
     struct xen_hvm_get_time t = { 0 };
 
-    stats.asked_xen++;
     return xen_hvm_op(HVMOP_get_time, &t) == 0 ? t.now : 0;
+}
+
+/* Xen's NOW() for our clock and sleeps: counted in the stats. */
+static uint64_t xen_now(void)
+{
+    stats.asked_xen++;
+    return uk_xen_now_ns();
 }
 
 uint64_t uk_now_ns(void)
@@ -144,7 +149,8 @@ void uk_sleep_ms(unsigned ms)
     end = now + ms * 1000000ull;
     /* Bounded even if no clock moves: a poll that returns early (an event
      * is pending) is fine while time goes on; a clock that stands still
-     * over many polls is given up on. */
+     * over many polls is given up on. Only our TSC clock can stand still
+     * (its record not updated); Xen's NOW() always moves. */
     for (unsigned still = 0; now < end && still < 100;) {
         struct sched_poll p = { .nr_ports = 0, .timeout = end };
         uint64_t before = now;

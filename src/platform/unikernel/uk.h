@@ -62,6 +62,7 @@ size_t uk_pages_free_count(void);
 /* ---- time.c ---------------------------------------------------------------------- */
 void uk_time_init(void);
 uint64_t uk_now_ns(void);     /* since Xen booted; 0 without Xen */
+uint64_t uk_xen_now_ns(void); /* Xen's NOW() by hypercall (uncounted); 0 if refused */
 bool uk_time_valid(void);
 uint64_t uk_boot_tsc(void);   /* TSC at entry to C */
 uint64_t uk_tsc_to_ns(uint64_t ticks); /* 0 without Xen's calibration */
