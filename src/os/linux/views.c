@@ -492,12 +492,6 @@ status_t lx_read_window(vmi_instance_t vmi, struct lx_views *v, addr_t va,
     return lx_kread(vmi, va + lo, v->buf, hi - lo);
 }
 
-static bool in_window(const struct lx_stream *s, addr_t va, size_t len)
-{
-    return s->len && va >= s->va && va - s->va <= s->len &&
-           len <= s->len - (va - s->va);
-}
-
 status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
                         void *out, size_t len)
 {
@@ -505,14 +499,14 @@ status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
 
     if (!len || va + len < va || va + len - page > LX_STREAM_BYTES)
         return lx_kread(vmi, va, out, len); /* not within one page */
-    if (!in_window(s, va, len)) {
-        s->len = 0;
+    if (!s->full || s->page != page) {
+        s->full = false;
         if (lx_kread(vmi, page, s->buf, LX_STREAM_BYTES) != VMI_SUCCESS)
             return VMI_FAILURE; /* the span's own page is unreadable */
-        s->va = page;
-        s->len = LX_STREAM_BYTES;
+        s->page = page;
+        s->full = true;
     }
-    memcpy(out, s->buf + (va - s->va), len);
+    memcpy(out, s->buf + (va - page), len);
     return VMI_SUCCESS;
 }
 

@@ -144,8 +144,8 @@ status_t lx_buf_reserve(vmi_instance_t vmi, struct lx_views *v, size_t len);
  * is read directly. */
 #define LX_STREAM_BYTES 4096
 struct lx_stream {
-    addr_t va;              /* the window's start; len 0 = empty */
-    size_t len;
+    addr_t page;            /* the page in buf, when full */
+    bool full;
     uint8_t buf[LX_STREAM_BYTES];
 };
 status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
