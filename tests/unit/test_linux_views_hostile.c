@@ -449,6 +449,38 @@ static void test_log_arrays_nowhere(void **state)
     log_fails("not in kernel memory");
 }
 
+/* The last frames of RAM made unreadable, and their first address in the
+ * direct map: a place for an array that cannot be read. */
+static addr_t unreadable_frames(size_t frames)
+{
+    addr_t first = cur.g->size / 4096 - frames;
+
+    for (addr_t gfn = first; gfn < first + frames; gfn++)
+        memguest_hole(cur.g, gfn);
+    return base.dmap + first * 4096;
+}
+
+/* Descriptors, then texts, in memory that cannot be read: every record is
+ * lost and the losses are noted. */
+static void test_log_arrays_unreadable(void **state)
+{
+    struct ring r;
+    size_t desc_size, frames;
+    uint32_t size_bits;
+
+    ring(&r);
+    assert_int_equal(tvmi_linux_struct_size(cur.vmi, "prb_desc", &desc_size),
+                     VMI_SUCCESS);
+    frames = (desc_size << r.count_bits) / 4096 + 1;
+    poke(r.desc_ring + off("prb_desc_ring", "descs"), unreadable_frames(frames));
+    assert_int_equal(log_partial("cannot be read"), 0);
+    teardown(NULL);
+    size_bits = (uint32_t)peek(r.data_ring + off("prb_data_ring", "size_bits"));
+    frames = (1ull << size_bits) / 4096 + 1;
+    poke(r.data_ring + off("prb_data_ring", "data"), unreadable_frames(frames));
+    assert_true(log_partial("text at") < base.nrecords / 10);
+}
+
 static void test_log_ids(void **state)
 {
     struct ring r;
@@ -497,6 +529,7 @@ static const struct corpus_case cases[] = {
     { "module_sizes", test_module_sizes },
     { "log_sizes", test_log_sizes },
     { "log_arrays_nowhere", test_log_arrays_nowhere },
+    { "log_arrays_unreadable", test_log_arrays_unreadable },
     { "log_ids", test_log_ids },
     { "log_record_positions", test_log_record_positions },
 };

@@ -207,9 +207,14 @@ static bool read_text(vmi_instance_t vmi, const struct ring *r, uint64_t id,
         return false;
     text = out->pool + out->used;
     if (!((begin & 1) || (next & 1))) {
-        if (lx_stream_read(vmi, out->text, r->data + off, text, want + 8) ||
-            (u64_at((const uint8_t *)text, 0) & ID_MASK) != id)
-            return false; /* unreadable, or overwritten by a newer record */
+        if (lx_stream_read(vmi, out->text, r->data + off, text, want + 8)) {
+            lx_report_note(&out->rep, "log record %llu: its text at 0x%llx "
+                           "cannot be read", (unsigned long long)rec->seq,
+                           (unsigned long long)(r->data + off));
+            return false;
+        }
+        if ((u64_at((const uint8_t *)text, 0) & ID_MASK) != id)
+            return false; /* overwritten by a newer record */
         memmove(text, text + 8, want);
     }
     text[want] = '\0';

@@ -499,13 +499,13 @@ status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
 
     if (!len || va + len < va || va + len - page > LX_STREAM_BYTES)
         return lx_kread(vmi, va, out, len); /* not within one page */
-    if (!s->full || s->page != page) {
-        s->full = false;
-        if (lx_kread(vmi, page, s->buf, LX_STREAM_BYTES) != VMI_SUCCESS)
-            return VMI_FAILURE; /* the span's own page is unreadable */
+    if (s->state == LX_STREAM_EMPTY || s->page != page) {
         s->page = page;
-        s->full = true;
+        s->state = lx_kread(vmi, page, s->buf, LX_STREAM_BYTES) == VMI_SUCCESS
+                       ? LX_STREAM_FULL : LX_STREAM_UNREADABLE;
     }
+    if (s->state == LX_STREAM_UNREADABLE)
+        return VMI_FAILURE;
     memcpy(out, s->buf + (va - page), len);
     return VMI_SUCCESS;
 }

@@ -141,11 +141,15 @@ status_t lx_buf_reserve(vmi_instance_t vmi, struct lx_views *v, size_t len);
 /* Reads of one kernel array in ascending order (the log's descriptors,
  * infos and texts) through a one-page window: one translation and mapping
  * per page instead of one per record. A span that crosses a page boundary
- * is read directly. */
+ * is read directly. A page found unreadable stays so for the stream: its
+ * reads fail at once (tvmi_last_error keeps the first failure's reason),
+ * so a ring pointed at unmapped memory costs a walk per page, not per
+ * record. A zeroed stream is empty. */
 #define LX_STREAM_BYTES 4096
+enum { LX_STREAM_EMPTY, LX_STREAM_FULL, LX_STREAM_UNREADABLE };
 struct lx_stream {
-    addr_t page;            /* the page in buf, when full */
-    bool full;
+    addr_t page;            /* the page the state is of */
+    int state;
     uint8_t buf[LX_STREAM_BYTES];
 };
 status_t lx_stream_read(vmi_instance_t vmi, struct lx_stream *s, addr_t va,
