@@ -129,6 +129,7 @@ typedef struct tvmi_linux_info {
     addr_t names_pa;
     int base_relative;      /* kallsyms_offsets + kallsyms_relative_base */
     int absolute_percpu;    /* positive offsets are absolute per-CPU values */
+    int pc_relative;        /* 7.x: each offset counts from its own place */
     int seqs_of_names;      /* kallsyms_seqs_of_names present (and used) */
     int kernel_images;       /* kernels that passed every check among the
                                 candidates examined (the search stops at the

@@ -28,7 +28,7 @@
 #define NDATA 300
 #define MAX_SECONDS 5.0          /* any failure must be this quick */
 
-enum layout { L510, L61, L612, LABS };
+enum layout { L510, L61, L612, LABS, L7 };
 
 struct sym {
     char name[48];
@@ -72,9 +72,14 @@ static void make_symbols(struct kernel *k)
     uint64_t t = k->text_va;
 
     k->sym = calloc(NFUNC + NDATA + 32, sizeof(*k->sym));
-    add(k, "fixed_percpu_data", 'A', 0);
-    add(k, "__per_cpu_start", 'A', 0);
-    add(k, "cpu_tss_rw", 'A', 0x6000);
+    if (k->layout != L7) { /* 7.x x86-64: per-CPU symbols are not zero-based */
+        add(k, "fixed_percpu_data", 'A', 0);
+        add(k, "__per_cpu_start", 'A', 0);
+        add(k, "cpu_tss_rw", 'A', 0x6000);
+    } else { /* placed once the tables are (build) */
+        add(k, "kallsyms_token_table", 'D', t + RODATA + 0x10);
+        add(k, "kallsyms_offsets", 'D', t + RODATA + 0x20);
+    }
     add(k, "startup_64", 'T', t);
     add(k, "_text", 'T', t);
     for (int i = 0; i < NFUNC; i++) {
@@ -233,6 +238,24 @@ static addr_t put_offsets(struct kernel *k, addr_t at)
     return k->relbase + 8;
 }
 
+/* 7.x: each offset counts from its own place; no relative_base. */
+static addr_t put_pc_offsets(struct kernel *k, addr_t at)
+{
+    k->offsets = at = align8(at);
+    for (size_t i = 0; i < k->n; i++) {
+        uint64_t self = k->text_va + (at + 4 * i - k->text_pa);
+        poke32(k, at + 4 * i, (uint32_t)(int32_t)(int64_t)(k->sym[i].addr - self));
+    }
+    return at + 4 * k->n;
+}
+
+static void set_sym(struct kernel *k, const char *name, uint64_t addr)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (!strcmp(k->sym[i].name, name))
+            k->sym[i].addr = addr;
+}
+
 static addr_t put_count(struct kernel *k, addr_t at)
 {
     k->num_syms = at = align8(at);
@@ -255,6 +278,10 @@ static void put_tables(struct kernel *k, addr_t at)
         at = put_markers(k, (put_names(k, put_count(k, at)) + 3) & ~3ull);
         at = put_offsets(k, put_tokens(k, at));
         put_seqs(k, at);
+        break;
+    case L7:
+        at = put_markers(k, (put_names(k, put_count(k, at)) + 3) & ~3ull);
+        put_seqs(k, put_pc_offsets(k, put_tokens(k, at)));
         break;
     case LABS:
         k->offsets = at = align8(at);
@@ -295,6 +322,12 @@ static void build(struct kernel *k, enum layout layout, page_mode_t pm,
     k->banner = k->text_pa + RODATA;
     poke(k, k->banner, banner, sizeof(banner));
     put_tables(k, k->banner + 0x1000);
+    if (layout == L7) { /* the tables name themselves: sizes do not move */
+        set_sym(k, "kallsyms_token_table", k->text_va + (k->token_table - k->text_pa));
+        set_sym(k, "kallsyms_offsets", k->text_va + (k->offsets - k->text_pa));
+        qsort(k->sym, k->n, sizeof(*k->sym), by_addr);
+        put_tables(k, k->banner + 0x1000);
+    }
     poke64(k, k->text_pa + DATA + 0x1000, k->text_pa - (k->text_va - 0xffffffff80000000ull));
     poke32(k, k->text_pa + DATA + 0x1008, pm == VMI_PM_LA57);
     map_image(k, trampoline);
@@ -399,8 +432,10 @@ static void expect_success(struct kernel *k, bool regs, bool stable)
     assert_int_equal(info.l5_check, TVMI_CHECK_OK);
     assert_int_equal(info.regs_check, regs ? TVMI_CHECK_OK : TVMI_CHECK_NOT_DONE);
     assert_int_equal(info.num_syms, k->n);
-    assert_int_equal(info.base_relative, k->layout != LABS);
-    assert_int_equal(info.seqs_of_names, k->layout == L61 || k->layout == L612);
+    assert_int_equal(info.base_relative, k->layout != LABS && k->layout != L7);
+    assert_int_equal(info.pc_relative, k->layout == L7);
+    assert_int_equal(info.seqs_of_names, k->layout == L61 || k->layout == L612 ||
+                                         k->layout == L7);
     check_symbols(vmi, k);
     assert_int_equal(vmi_translate_ksym2v(vmi, "dup_static", &va), VMI_SUCCESS);
     assert_int_equal(va, k->text_va + 0x1000 + 0x40ull * NFUNC);
@@ -415,12 +450,12 @@ static void expect_success(struct kernel *k, bool regs, bool stable)
 
 static void test_layouts(void **state)
 {
-    static const enum layout layouts[] = { L510, L61, L612, LABS };
+    static const enum layout layouts[] = { L510, L61, L612, LABS, L7 };
     static const page_mode_t modes[] = { VMI_PM_IA32E, VMI_PM_LA57 };
     unsigned slide = 3;
 
     (void)state;
-    for (size_t l = 0; l < 4; l++)
+    for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++)
         for (size_t m = 0; m < 2; m++)
             for (int tramp = 0; tramp < 2; tramp++) {
                 struct kernel k;
@@ -523,6 +558,21 @@ static void test_broken_addresses(void **state)
     poke64(&k, k.relbase, 0x1234);           /* no kernel base */
     expect_failure(&k, "step 3");
     destroy(&k);
+    build(&k, L7, VMI_PM_IA32E, 8, true);
+    a = memguest_peek32(k.g, k.offsets + 4 * 500);
+    b = memguest_peek32(k.g, k.offsets + 4 * 501);
+    poke32(&k, k.offsets + 4 * 500, b + 4);  /* swapped, each from its place */
+    poke32(&k, k.offsets + 4 * 501, a - 4);
+    expect_failure(&k, "step 3");
+    destroy(&k);
+    build(&k, L7, VMI_PM_IA32E, 8, true);
+    memset(k.g->mem + k.offsets, 0, 4 * k.n); /* zeros "sort" PC-relative */
+    expect_failure(&k, "step 3");
+    destroy(&k);
+    build(&k, L7, VMI_PM_IA32E, 8, true);    /* phys_base: the only VA source */
+    poke64(&k, k.text_pa + DATA + 0x1000, 0x123);
+    expect_failure(&k, "step 5 (kernel symbols): phys_base");
+    destroy(&k);
 }
 
 static void test_broken_image(void **state)
@@ -542,6 +592,48 @@ static void test_broken_image(void **state)
     poke64(&k, k.text_pa + DATA + 0x1000, 0x4000); /* phys_base disagrees */
     expect_failure(&k, "step 7 (page tables)");
     destroy(&k);
+}
+
+/* Registers are a cross-check, not a requirement: a CR3 that maps nothing
+ * (a junk or user root) or a paging mode that is wrong is reported as a
+ * mismatch, and memory's own page tables are used instead. */
+static void test_registers_disagree(void **state)
+{
+    static const struct {
+        bool junk_root;
+        page_mode_t pm;
+        const char *note;
+    } cases[] = {
+        { true, VMI_PM_IA32E, "CR3 does not map _text" },
+        { false, VMI_PM_LA57, "the registers say" },
+    };
+    struct kernel k;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vmi_instance_t vmi;
+        vmi_init_error_t err;
+        tvmi_linux_info_t info;
+        addr_t root;
+
+        build(&k, L612, VMI_PM_IA32E, 11, true);
+        root = cases[i].junk_root ? memguest_alloc_page(k.g) : k.root;
+        vmi = open_guest(&k, false, true);
+        assert_int_equal(tvmi_set_kernel_dtb(vmi, root, cases[i].pm), VMI_SUCCESS);
+        if (vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, &err) != VMI_OS_LINUX)
+            fail_msg("discovery failed: %s", tvmi_last_error(vmi));
+        assert_int_equal(tvmi_linux_get_info(vmi, &info), VMI_SUCCESS);
+        print_message("  notes: %s\n", info.notes);
+        assert_int_equal(info.regs_check, TVMI_CHECK_MISMATCH);
+        assert_non_null(strstr(info.notes, cases[i].note));
+        assert_int_equal(info.kdtb, k.root);
+        assert_int_equal(info.page_mode, VMI_PM_IA32E);
+        assert_int_equal(tvmi_get_kernel_dtb(vmi), k.root);
+        assert_int_equal(vmi_get_page_mode(vmi, 0), VMI_PM_IA32E);
+        check_symbols(vmi, &k);
+        vmi_destroy(vmi);
+        destroy(&k);
+    }
 }
 
 /* A seqs table that does not sort the names is not used: the index is
@@ -617,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_broken_addresses),
         cmocka_unit_test(test_broken_image),
         cmocka_unit_test(test_broken_seqs),
+        cmocka_unit_test(test_registers_disagree),
         cmocka_unit_test(test_decoys),
         cmocka_unit_test(test_api_without_linux),
     };

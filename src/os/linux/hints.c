@@ -477,7 +477,7 @@ static bool plausible(const struct hint *h, char *why, size_t wl)
         }
     if ((v[K_PAGE_MODE] != 4 && v[K_PAGE_MODE] != 5) ||
         v[K_NUM_SYMS] < LX_MIN_SYMS || v[K_NUM_SYMS] > LX_MAX_SYMS ||
-        v[K_ADDR_LAYOUT] > LX_ADDR_ABS_BEFORE || v[K_SEQS_BEFORE] > 1 ||
+        v[K_ADDR_LAYOUT] > LX_ADDR_PCREL_AFTER || v[K_SEQS_BEFORE] > 1 ||
         v[K_PERCPU] > 1 || v[K_SEQS_OF_NAMES] > 1 || v[K_KERNEL_IMAGES] > 64 ||
         v[K_NAMES_PA] >= v[K_NAMES_END_PA] || v[K_NAMES_END_PA] > v[K_MARKERS_PA] ||
         v[K_MARKERS_PA] + mlen - v[K_NAMES_PA] > LX_NAMES_MAX ||

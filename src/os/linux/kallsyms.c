@@ -7,6 +7,8 @@
  *   5.10      offsets relative_base num_syms names markers token_table token_index
  *   6.1 deb   offsets relative_base num_syms names markers seqs token_table token_index
  *   6.12      num_syms names markers token_table token_index offsets relative_base seqs
+ *   7.x       num_syms names markers token_table token_index offsets seqs
+ *             (no relative_base: each offset counts from its own place)
  *
  * Two things held in every release: kallsyms_num_syms is followed by
  * kallsyms_names, and kallsyms_markers (u32) ends just before the token
@@ -235,7 +237,8 @@ bool lx_addresses_sorted(enum lx_addr_kind kind, uint64_t base,
                          const uint8_t *t, uint32_t n)
 {
     uint64_t prev = lx_addr_decode(kind, base, t, 0);
-    bool has_base = kind == LX_ADDR_ABSOLUTE || prev == base;
+    bool has_base = kind == LX_ADDR_ABSOLUTE || kind == LX_ADDR_PC_RELATIVE ||
+                    prev == base;
 
     for (uint32_t i = 1; i < n; i++) {
         uint64_t a = lx_addr_decode(kind, base, t, i);
@@ -267,6 +270,52 @@ static bool try_relative(vmi_instance_t vmi, struct lx_tables *tab,
             tab->relative_base_pa = base_pa;
             return true;
         }
+    }
+    lx_view_unmap(&syms->addrs);
+    return false;
+}
+
+/* A zero-filled page "sorts" too (each entry 4 bytes past the last): a
+ * real table has symbols at its own place (kallsyms_offsets) and at the
+ * token table's (KALLSYMS_ALL, which discovery needs anyway). */
+static bool names_itself(const struct lx_syms *syms, const struct lx_tables *tab,
+                         addr_t offs)
+{
+    uint64_t self = syms->base, tok = syms->base + (tab->tok.table_pa - offs);
+    bool has_self = false, has_tok = false;
+
+    for (uint32_t i = 0; i < tab->num_syms && !(has_self && has_tok); i++) {
+        uint64_t a = lx_sym_addr(syms, i);
+        has_self |= a == self;
+        has_tok |= a == tok;
+    }
+    return has_self && has_tok;
+}
+
+/* 7.x: an entry holds the distance from itself to its symbol, so the table
+ * gives every symbol's place relative to the table, not its VA. It must
+ * sort and span no more than a kernel image. Until lx_kernel_locate knows
+ * the table's VA, it is put where the lowest symbol lands on the
+ * unrandomized _text, so names and sizes work meanwhile. */
+static bool try_pc_relative(vmi_instance_t vmi, struct lx_tables *tab,
+                            addr_t offs, struct lx_syms *syms)
+{
+    uint64_t lo, hi;
+
+    if (!lx_view_map(vmi, offs, 4 * (size_t)tab->num_syms, &syms->addrs))
+        return false;
+    syms->kind = LX_ADDR_PC_RELATIVE;
+    syms->base = LX_DEFAULT_TEXT - (uint64_t)(int64_t)(int32_t)lx_get_u32(syms->addrs.p);
+    lo = lx_sym_addr(syms, 0);
+    hi = lx_sym_addr(syms, tab->num_syms - 1);
+    if (hi - lo <= LX_IMAGE_MAX && names_itself(syms, tab, offs) &&
+        lx_addresses_sorted(LX_ADDR_PC_RELATIVE, syms->base, syms->addrs.p,
+                            tab->num_syms)) {
+        tab->addrs_pa = offs;
+        tab->relative_base_pa = 0;
+        tab->relative_base = 0; /* not placed yet */
+        tab->absolute_percpu = false;
+        return true;
     }
     lx_view_unmap(&syms->addrs);
     return false;
@@ -305,13 +354,18 @@ static status_t find_addresses(vmi_instance_t vmi, struct lx_tables *tab,
         tab->addr_layout = LX_ADDR_REL_AFTER;
         return VMI_SUCCESS;
     }
+    if (try_pc_relative(vmi, tab, after, syms)) {
+        tab->addr_layout = LX_ADDR_PCREL_AFTER;
+        return VMI_SUCCESS;
+    }
     if (try_absolute(vmi, tab, syms)) {
         tab->addr_layout = LX_ADDR_ABS_BEFORE;
         tab->relative_base_pa = 0;
         return VMI_SUCCESS;
     }
     return tvmi_fail(vmi, "step 3 (kallsyms_offsets/relative_base): the %u "
-                     "names at PA 0x%llx have no sorted address table before "
+                     "names at PA 0x%llx have no sorted address table (base-"
+                     "relative, PC-relative or absolute) before "
                      "kallsyms_num_syms or after kallsyms_token_index",
                      tab->num_syms, (unsigned long long)tab->names_pa);
 }
@@ -512,6 +566,8 @@ static enum lx_addr_kind addr_kind(const struct lx_tables *tab)
 {
     if (tab->addr_layout == LX_ADDR_ABS_BEFORE)
         return LX_ADDR_ABSOLUTE;
+    if (tab->addr_layout == LX_ADDR_PCREL_AFTER)
+        return LX_ADDR_PC_RELATIVE;
     return tab->absolute_percpu ? LX_ADDR_ABS_PERCPU : LX_ADDR_RELATIVE;
 }
 
@@ -533,6 +589,8 @@ status_t lx_kallsyms_load(vmi_instance_t vmi, struct lx_tables *tab,
     }
     if (!tab->seqs_pa && tab->addr_layout == LX_ADDR_REL_AFTER)
         tab->seqs_pa = tab->relative_base_pa + 8; /* 6.x: after the base */
+    if (!tab->seqs_pa && tab->addr_layout == LX_ADDR_PCREL_AFTER)
+        tab->seqs_pa = tab->addrs_pa + 4 * (addr_t)tab->num_syms;
     if (lx_syms_lazy(vmi, syms, tab, &win, win_pa, win_len) != VMI_SUCCESS) {
         lx_syms_free(syms);
         return VMI_FAILURE;
@@ -558,7 +616,10 @@ status_t lx_kallsyms_hinted(vmi_instance_t vmi, struct lx_tables *tab,
     if (lx_get_u32(b) != 0)
         return tvmi_fail(vmi, "kallsyms_markers at PA 0x%llx does not start "
                          "with 0", (unsigned long long)tab->markers_pa);
-    if (tab->addr_layout != LX_ADDR_ABS_BEFORE) {
+    if (tab->addr_layout == LX_ADDR_PCREL_AFTER && tab->relative_base < LX_KMAP_BASE)
+        return tvmi_fail(vmi, "hinted kallsyms_offsets VA 0x%llx is no "
+                         "kernel address", (unsigned long long)tab->relative_base);
+    if (tab->addr_layout == LX_ADDR_REL_BEFORE || tab->addr_layout == LX_ADDR_REL_AFTER) {
         lx_read_zfill(vmi, tab->relative_base_pa, b, 8);
         if (lx_get_u64(b) != tab->relative_base)
             return tvmi_fail(vmi, "kallsyms_relative_base at PA 0x%llx "

@@ -136,6 +136,46 @@ static bool paging_for(vmi_instance_t vmi, const struct lx_ksyms *k,
     return false;
 }
 
+/* 7.x kallsyms give symbols relative to the table only; the image is
+ * physically contiguous, so each symbol's PA is the table's plus the
+ * distance, and phys_base (__pa(va) = va - __START_KERNEL_map + phys_base)
+ * then gives _text's VA. Everything found so far moves there; steps 6 and 7
+ * check the result as for any kernel (banner, phys_base, page tables). */
+static status_t place_pc_relative(vmi_instance_t vmi, struct lx_state *st,
+                                  struct lx_ksyms *k)
+{
+    addr_t text_pa = st->tab.addrs_pa + (k->text - st->syms.base);
+    addr_t pb_pa = st->tab.addrs_pa + (k->phys_base - st->syms.base);
+    addr_t text_va;
+    int64_t delta;
+    uint8_t b[8];
+
+    if (!k->has_phys_base || k->phys_base < k->text || k->phys_base >= k->end)
+        return tvmi_fail(vmi, "step 5 (kernel symbols): the PC-relative "
+                         "kallsyms of this kernel give no VA without "
+                         "phys_base inside the image");
+    lx_read_zfill(vmi, pb_pa, b, 8);
+    text_va = text_pa - lx_get_u64(b) + LX_KMAP_BASE;
+    if (text_va < LX_KMAP_BASE || text_va % LX_PHYS_ALIGN ||
+        text_va + (k->end - k->text) < text_va)
+        return tvmi_fail(vmi, "step 5 (kernel symbols): phys_base at PA 0x%llx "
+                         "(0x%llx) puts _text at 0x%llx, no kernel address",
+                         (unsigned long long)pb_pa, (unsigned long long)lx_get_u64(b),
+                         (unsigned long long)text_va);
+    delta = (int64_t)(text_va - k->text);
+    lx_syms_shift(&st->syms, delta);
+    st->tab.relative_base = st->syms.base;
+    k->text += delta;
+    k->end += delta;
+    k->banner += delta;
+    k->pgt += delta;
+    k->phys_base += delta;
+    k->l5 += delta;
+    k->token_table += delta;
+    k->init_task += delta;
+    return VMI_SUCCESS;
+}
+
 /* Tries every aligned _text PA whose image would hold the token table. */
 static status_t find_text_pa(vmi_instance_t vmi, struct lx_state *st,
                              const struct lx_ksyms *k, struct found *f)
@@ -274,6 +314,8 @@ status_t lx_kernel_locate(vmi_instance_t vmi, struct lx_state *st)
 
     memset(k, 0, sizeof(*k));
     if (find_ksyms(vmi, &st->syms, k) != VMI_SUCCESS ||
+        (st->syms.kind == LX_ADDR_PC_RELATIVE && st->tab.relative_base == 0 &&
+         place_pc_relative(vmi, st, k) != VMI_SUCCESS) ||
         find_text_pa(vmi, st, k, &f) != VMI_SUCCESS)
         return VMI_FAILURE;
     st->syms.text_lo = k->text;

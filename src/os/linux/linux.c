@@ -44,7 +44,7 @@ struct place {
 
 static void describe_layout(const struct lx_tables *t, char *out, size_t len)
 {
-    bool rel = t->addr_layout != LX_ADDR_ABS_BEFORE;
+    bool rel = t->addr_layout != LX_ADDR_ABS_BEFORE;  /* offsets, not addresses */
     struct place p[8] = {
         { t->num_syms_pa, "num_syms" }, { t->names_pa, "names" },
         { t->markers_pa, "markers" }, { t->tok.table_pa, "token_table" },
@@ -75,7 +75,9 @@ static void fill_table_info(struct lx_state *st)
     info->num_syms = st->syms.count;
     info->token_table_pa = t->tok.table_pa;
     info->names_pa = t->names_pa;
-    info->base_relative = t->addr_layout != LX_ADDR_ABS_BEFORE;
+    info->base_relative = t->addr_layout == LX_ADDR_REL_BEFORE ||
+                          t->addr_layout == LX_ADDR_REL_AFTER;
+    info->pc_relative = t->addr_layout == LX_ADDR_PCREL_AFTER;
     info->absolute_percpu = info->base_relative && t->absolute_percpu;
     snprintf(info->sym_source, sizeof(info->sym_source),
              "kallsyms tables in guest memory (token table at PA 0x%llx)",

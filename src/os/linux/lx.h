@@ -86,6 +86,7 @@ enum lx_addr_layout {
     LX_ADDR_REL_BEFORE,  /* offsets, relative_base, num_syms, names... (<= 6.1) */
     LX_ADDR_REL_AFTER,   /* ...token_index, offsets, relative_base (6.x) */
     LX_ADDR_ABS_BEFORE,  /* kallsyms_addresses, num_syms, names... (!BASE_RELATIVE) */
+    LX_ADDR_PCREL_AFTER, /* ...token_index, offsets, seqs (7.x: no relative_base) */
 };
 
 struct lx_tables {
@@ -100,7 +101,8 @@ struct lx_tables {
     enum lx_addr_layout addr_layout;
     addr_t addrs_pa;            /* kallsyms_offsets or kallsyms_addresses */
     addr_t relative_base_pa;
-    uint64_t relative_base;
+    uint64_t relative_base;     /* PC-relative: kallsyms_offsets' VA, 0
+                                   until lx_kernel_locate places it */
     bool absolute_percpu;
 };
 
@@ -109,6 +111,8 @@ enum lx_addr_kind {
     LX_ADDR_ABSOLUTE,    /* u64 kallsyms_addresses */
     LX_ADDR_RELATIVE,    /* u32: relative_base + offset */
     LX_ADDR_ABS_PERCPU,  /* s32: >= 0 absolute, < 0 relative_base - 1 - offset */
+    LX_ADDR_PC_RELATIVE, /* s32: the entry's own address + offset (base: the
+                            table's VA) */
 };
 
 /* Symbols known by name without decoding the table: from hints, or
@@ -161,7 +165,8 @@ struct lx_lazy {
 struct lx_syms {
     uint32_t count;
     enum lx_addr_kind kind;
-    uint64_t base;              /* kallsyms_relative_base */
+    uint64_t base;              /* kallsyms_relative_base, or the VA of
+                                   kallsyms_offsets (PC-relative) */
     struct lx_view addrs;       /* kallsyms_offsets or _addresses */
     uint32_t *name;             /* [count], offset in pool of "<type><name>\0" */
     char *pool;
@@ -183,6 +188,8 @@ static inline uint64_t lx_addr_decode(enum lx_addr_kind kind, uint64_t base,
     off = (int32_t)lx_get_u32(table + 4 * (size_t)i);
     if (kind == LX_ADDR_RELATIVE)
         return base + (uint32_t)off;
+    if (kind == LX_ADDR_PC_RELATIVE)
+        return base + 4 * (uint64_t)i + (uint64_t)(int64_t)off;
     return off >= 0 ? (uint64_t)off : base - 1 - (int64_t)off;
 }
 
@@ -307,6 +314,9 @@ bool lx_syms_seqs_usable(struct lx_syms *syms);
 void lx_syms_know(struct lx_syms *syms, const char *name, bool found, addr_t va);
 void lx_syms_free(struct lx_syms *syms);
 bool lx_sym_lookup(struct lx_syms *syms, const char *name, addr_t *va);
+/* Moves every address of a PC-relative table (and the names looked up so
+ * far) by delta, once the table's VA is known. */
+void lx_syms_shift(struct lx_syms *syms, int64_t delta);
 /* Index of the symbol at or below va (first alias), or -1. Needs the
  * addresses (lx_syms_full). */
 long lx_sym_at_or_below(const struct lx_syms *syms, addr_t va);

@@ -295,6 +295,14 @@ static const struct lx_known *known_find(const struct lx_lazy *z,
     return NULL;
 }
 
+void lx_syms_shift(struct lx_syms *s, int64_t delta)
+{
+    s->base += (uint64_t)delta;
+    if (s->lazy)
+        for (size_t i = 0; i < s->lazy->nknown; i++)
+            s->lazy->known[i].va += (uint64_t)delta;
+}
+
 void lx_syms_know(struct lx_syms *s, const char *name, bool found, addr_t va)
 {
     struct lx_lazy *z = s->lazy;
