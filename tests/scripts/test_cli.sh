@@ -305,6 +305,19 @@ cp "$RAW" "$W/self.raw"
 run --file "$W/self.raw" dump "$W/self.raw" --format raw; want_rc 2; err_has "refusing to overwrite"
 cmp -s "$W/self.raw" "$RAW" && ok || bad "dump onto its own input changed it"
 run --file "$RAW" dump "$W/no/such/dir/x.elf"; want_rc 1; err_has "tinyvmi: dump"
+# On a terminal the dump draws a progress bar on stderr, ending at 100 %
+# and the whole size; with stderr not a terminal (above) it does not.
+if command -v script >/dev/null; then
+	what="dump on a terminal"
+	script -qec "$(printf '%q ' "$T" --file "$RAW" dump "$W/tty.elf")" "$W/tty.log" >/dev/null 2>&1
+	grep -q 'dumping \[#*\] 100%  4 MiB of 4 MiB' "$W/tty.log" && ok ||
+		bad "$what: no progress bar reaching 100 %: $(tr '\r\033' '|~' <"$W/tty.log" | head -c 300)"
+	run --file "$W/tty.elf" read 0x2000 26; want_rc 0; out_has "|Hello, tinyvmi!.|"
+	run --file "$RAW" dump "$W/notty.elf"; want_rc 0
+	grep -q 'dumping \[' "$W/err" && bad "dump drew a progress bar on a file" || ok
+else
+	bad "no 'script' command (util-linux) to give the dump a terminal"
+fi
 
 # ---------------------------------------------------------------- JSON strings
 oddname=$'\x01odd "name"\t\\\xff\xc3\xa9.raw'

@@ -92,6 +92,48 @@ check_isf_views() {
     [[ $rc == 0 ]] && grep -qF "] $line" "$W/out" && ok || bad "isf dmesg lacks '$line'"
 }
 
+# The views from files a user already has, with memory's BTF put aside:
+# System.map (the guest's kallsyms without modules) and the vmlinux itself
+# (its .BTF section read from the ELF), by options and by a libvmi.conf.
+check_file_views() {
+    local kver vmlinux what_
+    kver=$(sed -n "s/^KVER=//p" "$d/meta.env" | tr -d "'\"")
+    vmlinux=$(sed -n "s/^VMLINUX=//p" "$d/meta.env" | tr -d "'\"")
+    # as Debian's System.map would be: no modules, no KASLR slide
+    python3 - "$d/truth/kallsyms.txt" "$(sed -n "s/^TEXT=//p" "$d/meta.env" | tr -d "'\"")" \
+        >"$W/$kver.map" <<'PY'
+import sys
+slide = int(sys.argv[2], 16) - 0xffffffff81000000
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) != 3:
+        continue
+    a = int(f[0], 16)
+    if a >= 0xffffffff80000000:
+        a -= slide
+    print(f"{a:016x} {f[1]} {f[2]}")
+PY
+    printf 'files {\n    sysmap = "%s";\n    btf = "%s";\n    memory_btf = no;\n}\n' \
+        "$W/$kver.map" "$vmlinux" >"$W/$kver.files.conf"
+    for how in options conf; do
+        local opts=(--sysmap "$W/$kver.map" --btf "$vmlinux")
+        [[ $how == conf ]] && opts=(--config "$W/$kver.files.conf")
+        run --file "$d/mem.raw" "${opts[@]}" --json linux-info
+        grep -qF '"type_source":"BTF file ' "$W/out" && grep -qF '"symbol_source":"System.map ' "$W/out" &&
+            ok || bad "$how: sources are not the files: $(grep -o '"[a-z]*_source":"[^"]*"' "$W/out" | tr '\n' ' ')"
+        run --file "$d/mem.raw" "${opts[@]}" --json ps
+        if [[ $rc == 0 ]]; then
+            if msg=$(compare_ps "$W/out" "$d/truth/tasks.tsv"); then ok; else bad "$how ps: $msg"; fi
+        else bad "$how ps failed"; fi
+        run --file "$d/mem.raw" "${opts[@]}" --json modules
+        if [[ $rc == 0 ]]; then
+            if msg=$(compare_modules "$W/out" "$d/truth/modules.txt"); then ok; else bad "$how modules: $msg"; fi
+        else bad "$how modules failed"; fi
+        run --file "$d/mem.raw" "${opts[@]}" dmesg
+        [[ $rc == 0 ]] && grep -qF "] $line" "$W/out" && ok || bad "$how dmesg lacks '$line'"
+    done
+}
+
 while IFS= read -r d; do
     name=${d##*/}
     for f in mem.elf mem.raw; do
@@ -117,6 +159,7 @@ while IFS= read -r d; do
         grep -qF " $c " "$W/out" && ok || bad "ps text lacks '$c'"
     done
     check_isf_views
+    check_file_views
 done <<<"$dirs"
 name=
 

@@ -233,6 +233,113 @@ static void test_task_prev_mismatch(void **state)
     free(t);
 }
 
+/* A task caught while copy_process fills it in: its parent, credentials
+ * and mm not set yet (zero, junk, or not in memory). It is listed with what
+ * could be read, each missing part noted; the others are untouched. */
+static void test_task_half_created(void **state)
+{
+    size_t k = find_comm("target-alpha"), n;
+    addr_t task = base.tasks[k].task;
+    tvmi_linux_task_t *t;
+    addr_t dtb;
+
+    poke(task + off("task_struct", "real_parent"), 0);
+    poke(task + off("task_struct", "real_cred"), 0xdead000000000100ull);
+    poke(task + off("task_struct", "mm"), base.dmap + (cur.g->size + (64ull << 20)));
+    t = list_partial(&n, "real_parent 0x0 cannot be read");
+    assert_int_equal(n, base.ntasks);
+    all_listed(t, n, 0, base.ntasks);
+    for (size_t i = 0; i < n; i++) {
+        const tvmi_linux_task_t *b = NULL;
+
+        for (size_t j = 0; j < base.ntasks; j++)
+            if (base.tasks[j].task == t[i].task)
+                b = &base.tasks[j];
+        assert_non_null(b);
+        assert_int_equal(t[i].pid, b->pid);
+        assert_string_equal(t[i].comm, b->comm);
+        if (t[i].task != task) {
+            assert_int_equal(t[i].ppid, b->ppid);
+            assert_int_equal(t[i].uid, b->uid);
+            assert_int_equal(t[i].dtb, b->dtb);
+            continue;
+        }
+        assert_int_equal(t[i].ppid, -1);
+        assert_int_equal(t[i].uid, ~0u);
+        assert_int_equal(t[i].dtb, 0);
+    }
+    /* the first problem is told, the others counted: cred and mm */
+    assert_non_null(strstr(tvmi_last_error(cur.vmi), "(and 2 more problems)"));
+    free(t);
+    /* its root cannot be named; the question fails with the reason */
+    assert_int_not_equal(vmi_pid_to_dtb(cur.vmi, base.tasks[k].pid, &dtb), VMI_SUCCESS);
+    assert_non_null(strstr(tvmi_last_error(cur.vmi), "page-table root cannot be read"));
+    print_message("    pid -> dtb: %s\n", tvmi_last_error(cur.vmi));
+}
+
+/* A fresh discovery on the (patched) guest, then a process list: it must
+ * end quickly, with the tasks or a failure that names want. */
+static void ps_after_rediscovery(const char *want)
+{
+    vmi_instance_t vmi = memguest_open(cur.g, cur.snap->paging == 5 ? VMI_PM_LA57
+                                                                    : VMI_PM_IA32E,
+                                       cur.snap->cr3 & ~0xfffull);
+    vmi_init_error_t err;
+    tvmi_linux_task_t *t = NULL;
+    size_t n = 0;
+    int partial;
+    double t0 = test_now();
+    status_t rc;
+
+    assert_non_null(vmi);
+    assert_int_equal(vmi_init_os(vmi, TVMI_CONFIG_NONE, NULL, &err), VMI_OS_LINUX);
+    rc = tvmi_linux_tasks(vmi, &t, &n, &partial);
+    print_message("    %.1f ms: %s\n", (test_now() - t0) * 1e3,
+                  rc == VMI_SUCCESS ? "listed" : tvmi_last_error(vmi));
+    assert_true(test_now() - t0 < MAX_SECONDS);
+    if (!want) {
+        assert_int_equal(rc, VMI_SUCCESS);
+        assert_int_equal(n, base.ntasks);
+    } else {
+        assert_int_not_equal(rc, VMI_SUCCESS);
+        if (!strstr(tvmi_last_error(vmi), want))
+            fail_msg("expected '%s' in: %s", want, tvmi_last_error(vmi));
+    }
+    free(t);
+    vmi_destroy(vmi);
+}
+
+/* The kernel's BTF broken in memory before discovery: a header that lies,
+ * sections out of the blob, types that overrun it. No layouts, said so. */
+static void test_btf_corrupt(void **state)
+{
+    tvmi_linux_info_t info;
+    addr_t va;
+    uint64_t v;
+
+    assert_int_equal(tvmi_linux_get_info(cur.vmi, &info), VMI_SUCCESS);
+    assert_true(info.btf_pa != 0);
+    va = info.text_va + (info.btf_pa - info.text_pa);
+    ps_after_rediscovery(NULL); /* untouched: the same list */
+
+    v = peek(va) ^ 0xffff;                /* magic */
+    snapguest_patch(&cur, va, &v, 8);
+    ps_after_rediscovery("no structure layouts");
+    snapguest_undo(&cur);
+
+    v = peek(va + 8) | 0x7fffffff00000000ull; /* type_len past the end */
+    snapguest_patch(&cur, va + 8, &v, 8);
+    ps_after_rediscovery("no structure layouts");
+    snapguest_undo(&cur);
+
+    /* a type record in the middle whose vlen runs past the type section */
+    for (addr_t at = (va + info.btf_size / 3) & ~7ull, i = 0; i < 4; i++, at += 8) {
+        v = 0x0fff00040fff0004ull;
+        snapguest_patch(&cur, at, &v, 8);
+    }
+    ps_after_rediscovery("BTF");
+}
+
 static void test_thread_loop(void **state)
 {
     size_t k = find_comm("target-threads"), n;
@@ -521,6 +628,8 @@ static const struct corpus_case cases[] = {
     { "task_unreadable", test_task_unreadable },
     { "task_broken_both_ways", test_task_broken_both_ways },
     { "task_prev_mismatch", test_task_prev_mismatch },
+    { "task_half_created", test_task_half_created },
+    { "btf_corrupt", test_btf_corrupt },
     { "thread_loop", test_thread_loop },
     { "task_chain_too_long", test_task_chain_too_long },
     { "module_name_unterminated", test_module_name_unterminated },

@@ -577,14 +577,64 @@ uint32_t lx_btf_type_count(vmi_instance_t vmi, struct lx_btf *b)
     return b && btf_ready(vmi, b) == VMI_SUCCESS ? b->ntypes : 0;
 }
 
-/* A BTF blob from a file (the raw .BTF section, or a copy of
- * /sys/kernel/btf/vmlinux): the same reader over a copy of buf, indexed
- * now so that a bad file fails here rather than at the first lookup. */
+/* ELF64 little-endian: the file range of section name (0 when absent or
+ * out of the file). Every offset comes from the file, so each is checked. */
+static bool elf_section(const uint8_t *f, size_t len, const char *name,
+                        size_t *off, size_t *size)
+{
+    uint64_t shoff, stroff, strsize;
+    uint16_t shentsize, shnum, shstrndx;
+    size_t nlen = strlen(name) + 1;
+
+    if (len < 64 || f[4] != 2 || f[5] != 1) /* ELFCLASS64, little-endian */
+        return false;
+    shoff = lx_get_u64(f + 0x28);
+    memcpy(&shentsize, f + 0x3a, 2);
+    memcpy(&shnum, f + 0x3c, 2);
+    memcpy(&shstrndx, f + 0x3e, 2);
+    if (shentsize < 64 || shstrndx >= shnum || shoff > len ||
+        (uint64_t)shnum * shentsize > len - shoff)
+        return false;
+    stroff = lx_get_u64(f + shoff + (size_t)shstrndx * shentsize + 0x18);
+    strsize = lx_get_u64(f + shoff + (size_t)shstrndx * shentsize + 0x20);
+    if (stroff > len || strsize > len - stroff)
+        return false;
+    for (uint16_t i = 0; i < shnum; i++) {
+        const uint8_t *sh = f + shoff + (size_t)i * shentsize;
+        uint32_t at = lx_get_u32(sh);
+        uint64_t o = lx_get_u64(sh + 0x18), n = lx_get_u64(sh + 0x20);
+
+        if (at >= strsize || strsize - at < nlen ||
+            memcmp(f + stroff + at, name, nlen) != 0)
+            continue;
+        if (lx_get_u32(sh + 4) == 8 /* SHT_NOBITS */ || o > len || n > len - o)
+            return false;
+        *off = (size_t)o;
+        *size = (size_t)n;
+        return true;
+    }
+    return false;
+}
+
+/* A BTF blob from a file (the raw .BTF section, a copy of
+ * /sys/kernel/btf/vmlinux, or a vmlinux ELF holding .BTF): the same reader
+ * over a copy of buf, indexed now so that a bad file fails here rather
+ * than at the first lookup. */
 status_t lx_btf_from_buffer(vmi_instance_t vmi, const void *buf, size_t len,
                             struct lx_btf **out)
 {
     struct lx_btf *b;
 
+    if (len >= 4 && memcmp(buf, "\177ELF", 4) == 0) {
+        size_t off, size;
+
+        if (!elf_section(buf, len, ".BTF", &off, &size))
+            return tvmi_fail(vmi, "BTF: an ELF file without a readable .BTF "
+                             "section (a vmlinux built without "
+                             "CONFIG_DEBUG_INFO_BTF?)");
+        buf = (const uint8_t *)buf + off;
+        len = size;
+    }
     if (len < 24 || len > BTF_MAX_SIZE)
         return tvmi_fail(vmi, "BTF: %zu bytes is no BTF blob", len);
     b = calloc(1, sizeof(*b));

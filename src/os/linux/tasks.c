@@ -304,12 +304,19 @@ status_t lx_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb)
     }
     for (size_t i = 0; i < out.n; i++)
         remember(v, &out.t[i]);
-    for (size_t i = 0; i < out.n; i++)
-        if (out.t[i].pid == pid && out.t[i].dtb) {
-            *dtb = out.t[i].dtb;
-            free(out.t);
+    for (size_t i = 0; i < out.n; i++) {
+        if (out.t[i].pid != pid)
+            continue;
+        addr_t mm = out.t[i].mm;
+
+        *dtb = out.t[i].dtb;
+        free(out.t);
+        if (*dtb)
             return VMI_SUCCESS;
-        }
+        return tvmi_fail(vmi, "pid %d: its page-table root cannot be read "
+                         "(mm 0x%llx has no usable pgd)", (int)pid,
+                         (unsigned long long)mm);
+    }
     free(out.t);
     if (out.rep.problems)
         return tvmi_fail(vmi, "pid %d is not in the process list, which is "
