@@ -47,3 +47,4 @@ if $T --help 2>/dev/null | grep -q '^  ps '; then
 	done
 	echo "bench: ps_median_s=$(echo $runs | tr ' ' '\n' | sort -n | sed -n 4p) ps_runs_s=$(echo $runs | tr ' ' ',')"
 fi
+echo "end: bench.sh"

@@ -20,7 +20,7 @@ mkdir -p "$W"
 # value of a text line "label:   value" of a command's output
 field() { sed -n "s/^$2: *//p" "$W/$1.out" | head -n 1; }
 ksym() { awk -v s="$1" '$3 == s { print "0x" $1; exit }' "$TR/kallsyms.txt"; }
-has_cmd() { $T --help 2>/dev/null | grep -q "^  $1 "; }
+has_cmd() { $T --help 2>/dev/null | grep -q "^  $1 " || { bad "tinyvmi has no command $1"; return 1; }; }
 
 echo "== target $DOM (domid $ID), $(xl info 2>/dev/null | sed -n 's/^xen_version *: *//p')"
 
@@ -57,6 +57,14 @@ is "a nonexistent domid exits 1" "$RC" 1
 grep -q "no Xen domain with id 4242" "$W/noid.err" &&
 	ok "it says: $(cat "$W/noid.err")" || bad "nonexistent domid: $(why noid)"
 
+# Not root: privcmd is root's; the error must say so (by domid: no xenstore
+# lookup first).
+grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh' >>/etc/passwd
+run noroot su -s /bin/sh nobody -c "$(command -v $T) --xen $ID info"
+is "tinyvmi as a user, not root, exits 1" "$RC" 1
+grep -q "need root in dom0" "$W/noroot.err" &&
+	ok "it says: $(head -c 200 "$W/noroot.err")" || bad "not root: $(why noroot)"
+
 # ---------------------------------------------------------------- read, translate
 BANNER=$(ksym linux_banner)
 [ -n "$BANNER" ] || bad "no linux_banner in the truth's kallsyms"
@@ -77,7 +85,7 @@ cmp -s "$W/banner.out" "$W/bannerpa.out" && ok "read at the PA gives the same by
 	bad "read at PA $BPA differs from read --va"
 
 # ---------------------------------------------------------------- pause, signals
-$L nest "$DOM" 2>"$W/nest.err" || echo "(xen-labtool nest: $(why nest))"
+$L nest "$DOM" 2>"$W/nest.err" || bad "xen-labtool nest exited non-zero: $(why nest)"
 for sig in TERM INT HUP; do
 	$L hold "$DOM" >"$W/hold.$sig" 2>&1 &
 	pid=$!
@@ -106,8 +114,8 @@ running "$DOM" && ok "exit() while paused: the target runs again" ||
 	bad "exit() while paused: target state '$(state "$DOM")' ($(why exit))"
 
 # ---------------------------------------------------------------- writes
-$L regs "$DOM" 2>"$W/regs.err" || echo "(xen-labtool regs: $(why regs))"
-$L write "$DOM" "$BANNER" 2>"$W/write.err" || echo "(xen-labtool write: $(why write))"
+$L regs "$DOM" 2>"$W/regs.err" || bad "xen-labtool regs exited non-zero: $(why regs)"
+$L write "$DOM" "$BANNER" 2>"$W/write.err" || bad "xen-labtool write exited non-zero: $(why write)"
 run banner2 $T --xen "$DOM" read --va "$BANNER" 512 --raw
 cmp -s "$W/banner.out" "$W/banner2.out" && ok "linux_banner as it was, read by the CLI" ||
 	bad "linux_banner changed after the write test"
@@ -182,6 +190,10 @@ if [ -s "$W/textlive.out" ] && cmp -s "$W/textlive.out" "$W/textfile.out"; then
 else
 	bad "kernel text at _text differs between the dump and live ($(why textfile))"
 fi
+# The whole process list again, from the dump.
+run fps $T --file "$W/live.elf" ps
+is "ps on the dump exits 0" "$RC" 0
+ps_vs_truth "$W/fps.out"
 rm -f "$W/live.elf"
 
 # ---------------------------------------------------------------- the Linux layer, live
@@ -189,13 +201,26 @@ if has_cmd sym; then
 	run sym $T --xen "$DOM" sym linux_banner
 	got=$(awk '{ print "0x" $1 }' "$W/sym.out")
 	is "sym linux_banner = kallsyms" "$got" "$BANNER"
+	for s in init_task sys_call_table _etext; do
+		run symj $T --xen "$DOM" --json sym "$s"
+		is "sym --json $s = kallsyms" "$(sed -n 's/.*"address":"\(0x[0-9a-f]*\)".*/\1/p' "$W/symj.out")" "$(ksym "$s")"
+	done
 fi
 if has_cmd linux-info; then
 	run li $T --xen "$DOM" linux-info
 	is "linux-info exits 0" "$RC" 0
 	is "linux-info release = uname -r" "$(field li release)" "$(cat "$TR/uname.txt")"
+	run lij $T --xen "$DOM" --json linux-info
+	is "linux-info --json release = uname -r" \
+		"$(sed -n 's/.*"release":"\([^"]*\)".*/\1/p' "$W/lij.out")" "$(cat "$TR/uname.txt")"
+	is "linux-info --json _text = kallsyms" \
+		"$(sed -n 's/.*"text_va":"\(0x[0-9a-f]*\)".*/\1/p' "$W/lij.out")" "$(ksym _text)"
 fi
 if has_cmd ps; then
+	run psj $T --xen "$DOM" --json ps
+	is "ps --json exits 0" "$RC" 0
+	ps_vs_truth "$W/psj.out" json
+	grep -q '"dtb":"0x[0-9a-f]*"' "$W/psj.out" && ok "ps --json has dtb" || bad "ps --json lacks dtb"
 	t0=$(up)
 	run ps $T --xen "$DOM" ps
 	echo "bench: ps_s=$(secs_since "$t0") tasks=$(($(wc -l <"$W/ps.out") - 1))"
@@ -220,14 +245,27 @@ if has_cmd modules; then
 	else
 		bad "modules differ from /proc/modules: $(tr '\n' ' ' <"$W/mods.mods" | cut -c1-200) vs $(tr '\n' ' ' <"$W/truth.mods" | cut -c1-200)"
 	fi
+	run modsj $T --xen "$DOM" --json modules
+	sed 's/},{/}\n{/g' "$W/modsj.out" | sed -n 's/.*"name":"\([^"]*\)","base":"\(0x[0-9a-f]*\)","size":\([0-9]*\).*/\1 \2 \3/p' |
+		sort >"$W/modsj.mods"
+	awk '{ print $1, $6, $2 }' "$TR/modules.txt" | sort >"$W/truth.modsj"
+	if [ -s "$W/truth.modsj" ] && cmp -s "$W/truth.modsj" "$W/modsj.mods"; then
+		ok "modules --json: names, bases and sizes as /proc/modules"
+	else
+		bad "modules --json differ: $(tr '\n' ' ' <"$W/modsj.mods") vs $(tr '\n' ' ' <"$W/truth.modsj")"
+	fi
 fi
 if has_cmd dmesg; then
 	run dmesg $T --xen "$DOM" dmesg
 	grep -q 'tinyvmi-lab: kmsg marker from the target guest' "$W/dmesg.out" &&
 		ok "dmesg has the target's kmsg marker" || bad "dmesg lacks the marker ($(why dmesg))"
+	run dmesgj $T --xen "$DOM" --json dmesg
+	grep -q '"text":"tinyvmi-lab: kmsg marker from the target guest' "$W/dmesgj.out" &&
+		ok "dmesg --json has the marker as a record's text" || bad "dmesg --json lacks the marker"
 fi
 
 running "$DOM" && ok "the target runs at the end" || bad "the target is '$(state "$DOM")' at the end"
 # What the checks saw, for a look afterwards (run-all --out DIR).
 [ -n "${LAB_OUT:-}" ] && cp "$W"/*.out "$W"/*.err "$W"/*.tasks "$LAB_OUT"/ 2>/dev/null
+echo "end: checks.sh"
 exit 0

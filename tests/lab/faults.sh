@@ -174,4 +174,5 @@ live) live ;;
 reboot) reboot ;;
 *) echo "usage: faults.sh live|reboot" >&2; exit 2 ;;
 esac
+echo "end: faults.sh $1"
 exit 0

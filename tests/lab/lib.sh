@@ -36,14 +36,31 @@ wait_for() {
 }
 wait_gone() { wait_for "$2" gone "$1"; }
 
-# ps_vs_truth PSOUT: `tinyvmi ps` output against the truth's tasks.tsv (tid
-# tgid ppid comm); ok when at least 90 % of the truth's tasks are there
-# the same. /proc shows a kworker's comm with its work queue appended
-# ("kworker/0:1-events"): the task's comm is the part before. Leaves
-# $W/truth.tasks and $W/same.tasks.
+# ps_vs_truth PSOUT [json]: `tinyvmi ps` output (text, or --json) against
+# the truth's tasks.tsv (tid tgid ppid comm), taken while the guest booted:
+# at least 90 % of its tasks must be there the same (the rest may have
+# ended since), and every task that is not in it must be pid 0 or newer
+# than all of its (pids only grow here): an invented task fails. /proc
+# shows a kworker's comm with its work queue appended ("kworker/0:1-events"):
+# the task's comm is the part before. Leaves $W/truth.tasks, $W/ps.tasks
+# and $W/same.tasks.
 ps_vs_truth() {
 	awk -F '\t' '{ print $1, $2, $3, $4 }' "$TR/tasks.tsv" | sort >"$W/truth.tasks"
-	awk 'NR > 1 { print $2, $1, $3, $6 }' "$1" | sort >"$W/ps.tasks"
+	if [ "${2:-}" = json ]; then
+		# one object a line: "pid":P,"tid":T,"ppid":Q,..."comm":"C"
+		sed 's/},{/}\n{/g' "$1" | sed -n 's/.*"pid":\([0-9]*\),"tid":\([0-9]*\),"ppid":\([0-9]*\),.*"comm":"\([^"]*\)".*/\2 \1 \3 \4/p' |
+			sort >"$W/ps.tasks"
+	else
+		awk 'NR > 1 { print $2, $1, $3, $6 }' "$1" | sort >"$W/ps.tasks"
+	fi
+	_max=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$W/truth.tasks")
+	_new=$(awk -v m="$_max" 'NR == FNR { t[$1] = 1; next }
+		!($1 in t) && $1 != 0 && $1 <= m { print }' "$W/truth.tasks" "$W/ps.tasks")
+	if [ -z "$_new" ]; then
+		ok "ps: every task not in the truth is newer than its pid $_max, or pid 0"
+	else
+		bad "ps: tasks the guest never had: $(echo "$_new" | head -n 5 | tr '\n' ';')"
+	fi
 	awk 'NR == FNR { ps[$1] = $2 " " $3 " " $4; next }
 		{ split(ps[$1], p, " ") }
 		($1 in ps) && p[1] == $2 && p[2] == $3 && index($4, p[3]) == 1 { print }' \

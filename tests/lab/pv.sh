@@ -17,7 +17,7 @@ sed -e 's/^type *=.*/type = "pv"/' -e "s/^name *=.*/name = \"$PV\"/" \
 	-e 's/^memory *=.*/memory = 128/' /run/lab/target.cfg >"$W/pv.cfg"
 run create xl create "$W/pv.cfg"
 is "xl create of a PV guest" "$RC" 0
-[ "$RC" = 0 ] || exit 0
+if [ "$RC" != 0 ]; then echo "end: pv.sh"; exit 0; fi
 
 BANNER=$(awk '$3 == "linux_banner" { print "0x" $1; exit }' "$TR/kallsyms.txt")
 head -n 1 "$TR/version.txt" >"$W/version.line"
@@ -47,4 +47,5 @@ else
 fi
 xl destroy "$PV"
 wait_gone "$PV" 30 && ok "the PV guest is gone" || bad "the PV guest lingers"
+echo "end: pv.sh"
 exit 0
