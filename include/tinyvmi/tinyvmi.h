@@ -129,6 +129,27 @@ enum {
 #define EIP RIP
 #define EFLAGS RFLAGS
 
+/* All of one vCPU's registers at once (vmi_get_vcpuregs), with LibVMI's
+ * member names: regs.x86.rip, regs.x86.cr3... */
+typedef struct x86_regs {
+    uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rflags, rip;
+    uint64_t cr0, cr2, cr3, cr4;
+    uint64_t msr_efer;
+    uint64_t fs_base, gs_base, shadow_gs;
+    uint32_t cs_sel, ds_sel, es_sel, fs_sel, gs_sel, ss_sel;
+} x86_registers_t;
+
+typedef struct registers {
+    x86_registers_t x86;
+} registers_t;
+
+/* vmi_get_vmid's answer for a target that is no domain (a snapshot). */
+#ifndef VMI_INVALID_DOMID
+#define VMI_INVALID_DOMID (~0ull)
+#endif
+
 /* Most levels a page walk can visit (LA57 = 5). */
 #define TVMI_MAX_LEVELS 5
 
@@ -234,9 +255,28 @@ status_t vmi_get_vcpureg(vmi_instance_t vmi, uint64_t *value, reg_t reg,
                          unsigned long vcpu);
 status_t vmi_set_vcpureg(vmi_instance_t vmi, uint64_t value, reg_t reg,
                          unsigned long vcpu);
+/* Every register of x86_registers_t at once. A running target is paused
+ * meanwhile, so the values are of one moment. Registers the target does
+ * not record read as 0 (an ELF core with only NT_PRSTATUS notes has no
+ * control registers; vmi_get_vcpureg says which are missing); fails when
+ * it records none (raw and LiME snapshots). */
+status_t vmi_get_vcpuregs(vmi_instance_t vmi, registers_t *regs,
+                          unsigned long vcpu);
+/* Writes the registers of regs that differ from the vCPU's, the target
+ * paused meanwhile. A register the target does not give must be 0 in
+ * regs. Not atomic: when one write fails, the ones before it stay done.
+ * Fails on targets without register writes (snapshots). */
+status_t vmi_set_vcpuregs(vmi_instance_t vmi, registers_t *regs,
+                          unsigned long vcpu);
 status_t vmi_pause_vm(vmi_instance_t vmi);
 status_t vmi_resume_vm(vmi_instance_t vmi);
 os_t vmi_get_ostype(vmi_instance_t vmi);
+/* The target's name, malloc'd (free() it): a Xen domain's name, a
+ * snapshot's path as given to vmi_init. NULL when the driver cannot tell
+ * (tvmi_last_error says why). */
+char *vmi_get_name(vmi_instance_t vmi);
+/* A Xen domain's id; VMI_INVALID_DOMID for a snapshot. */
+uint64_t vmi_get_vmid(vmi_instance_t vmi);
 
 /* tinyvmi: the kernel page-table root in use for pid 0 / VMI_TM_PROCESS_PID 0. */
 addr_t tvmi_get_kernel_dtb(vmi_instance_t vmi);

@@ -70,6 +70,12 @@ struct tvmi_driver_ops {
     /* Optional, live targets: fails with a tvmi_fail() message when the
      * target is gone or going (dying, shut down, another domain). */
     status_t (*check_alive)(vmi_instance_t vmi);
+    /* Optional: the target's name as LibVMI gives it (a snapshot's path, a
+     * domain's name), malloc'd; NULL with a tvmi_fail() message. */
+    char *(*get_name)(vmi_instance_t vmi);
+    /* Optional: the domain id; without it the target has none
+     * (VMI_INVALID_DOMID). */
+    uint64_t (*get_vmid)(vmi_instance_t vmi);
 };
 
 extern const struct tvmi_driver_ops *const tvmi_drivers[];

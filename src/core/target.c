@@ -31,6 +31,25 @@ status_t tvmi_get_target_identity(vmi_instance_t vmi, char *buf, size_t len)
     return VMI_SUCCESS;
 }
 
+char *vmi_get_name(vmi_instance_t vmi)
+{
+    if (!vmi)
+        return NULL;
+    if (!vmi->drv->get_name) {
+        tvmi_fail(vmi, "getting the target's name: %s cannot tell",
+                  vmi->drv_name);
+        return NULL;
+    }
+    return vmi->drv->get_name(vmi);
+}
+
+uint64_t vmi_get_vmid(vmi_instance_t vmi)
+{
+    if (!vmi || !vmi->drv->get_vmid)
+        return VMI_INVALID_DOMID;
+    return vmi->drv->get_vmid(vmi);
+}
+
 status_t tvmi_target_check(vmi_instance_t vmi)
 {
     if (!vmi)

@@ -488,6 +488,139 @@ static void test_writes(void **state)
     vmi_destroy(vmi);
 }
 
+/* ---- all registers at once, name and id -------------------------------------------- */
+
+/* The test's own list of which member holds which register. */
+#define MEMBER(r, m) { r, #m, offsetof(x86_registers_t, m), \
+                       sizeof(((x86_registers_t *)0)->m) }
+static const struct { reg_t reg; const char *name; size_t off, size; } members[] = {
+    MEMBER(RAX, rax), MEMBER(RBX, rbx), MEMBER(RCX, rcx), MEMBER(RDX, rdx),
+    MEMBER(RBP, rbp), MEMBER(RSI, rsi), MEMBER(RDI, rdi), MEMBER(RSP, rsp),
+    MEMBER(R8, r8), MEMBER(R9, r9), MEMBER(R10, r10), MEMBER(R11, r11),
+    MEMBER(R12, r12), MEMBER(R13, r13), MEMBER(R14, r14), MEMBER(R15, r15),
+    MEMBER(RIP, rip), MEMBER(RFLAGS, rflags), MEMBER(CR0, cr0),
+    MEMBER(CR2, cr2), MEMBER(CR3, cr3), MEMBER(CR4, cr4),
+    MEMBER(MSR_EFER, msr_efer), MEMBER(FS_BASE, fs_base),
+    MEMBER(GS_BASE, gs_base), MEMBER(SHADOW_GS, shadow_gs),
+    MEMBER(CS_SEL, cs_sel), MEMBER(DS_SEL, ds_sel), MEMBER(ES_SEL, es_sel),
+    MEMBER(FS_SEL, fs_sel), MEMBER(GS_SEL, gs_sel), MEMBER(SS_SEL, ss_sel),
+};
+
+static uint64_t member(const registers_t *r, size_t i)
+{
+    uint64_t v = 0;
+    memcpy(&v, (const unsigned char *)&r->x86 + members[i].off, members[i].size);
+    return v; /* little-endian host */
+}
+
+/* Every member is what vmi_get_vcpureg gives, or 0 where it has nothing. */
+static void same_as_single(vmi_instance_t vmi, const registers_t *r,
+                           unsigned long vcpu)
+{
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+        uint64_t v = 0;
+        if (vmi_get_vcpureg(vmi, &v, members[i].reg, vcpu) != VMI_SUCCESS)
+            v = 0;
+        if (member(r, i) != v)
+            fail_msg("vCPU %lu %s: 0x%llx, vmi_get_vcpureg 0x%llx", vcpu,
+                     members[i].name, (unsigned long long)member(r, i),
+                     (unsigned long long)v);
+    }
+}
+
+static void test_vcpuregs(void **state)
+{
+    const char *elf = write_std_elf("vcpuregs.elf");
+    vmi_instance_t vmi = open_ok(elf, 0);
+    registers_t r, back;
+    unsigned char before[4096], after[4096];
+
+    memset(&r, 0xa5, sizeof r);
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 0), VMI_SUCCESS);
+    assert_int_equal(r.x86.cr3, CR3_CPU0);
+    assert_int_equal(r.x86.cr0, CR0_VAL);
+    assert_int_equal(r.x86.cr4, CR4_VAL);
+    assert_int_equal(r.x86.rip, RIP_VAL);
+    assert_int_equal(r.x86.rsp, 0x7777);
+    assert_int_equal(r.x86.rax, 0x1111);
+    assert_int_equal(r.x86.rflags, 0x246);
+    assert_int_equal(r.x86.cs_sel, 0x10);
+    assert_int_equal(r.x86.gs_base, 0x7f0000001000ull);
+    assert_int_equal(r.x86.shadow_gs, 0xffff888000001000ull);
+    assert_int_equal(r.x86.msr_efer, (1u << 8) | (1u << 10));
+    same_as_single(vmi, &r, 0);
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 1), VMI_SUCCESS);
+    assert_int_equal(r.x86.cr3, CR3_CPU1);
+    assert_int_equal(r.x86.shadow_gs, 0); /* not in vCPU 1's note */
+    same_as_single(vmi, &r, 1);
+    fails_with(vmi, vmi_get_vcpuregs(vmi, &r, 2), "vCPU 2: the target has 2 vCPUs");
+    /* Read-only: refused even when nothing would change, file untouched. */
+    file_bytes(elf, 0, before, sizeof before);
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 0), VMI_SUCCESS);
+    fails_with(vmi, vmi_set_vcpuregs(vmi, &r, 0),
+               "writing the registers of vCPU 0: snapshot-elf cannot set");
+    r.x86.rip = 0x1234;
+    fails_with(vmi, vmi_set_vcpuregs(vmi, &r, 0), "cannot set vCPU registers");
+    vmi_destroy(vmi);
+    vmi = open_ok(elf, TVMI_INIT_WRITE); /* the notes are not writable either */
+    fails_with(vmi, vmi_set_vcpuregs(vmi, &r, 0), "cannot set vCPU registers");
+    assert_int_equal(vmi_get_vcpuregs(vmi, &back, 0), VMI_SUCCESS);
+    assert_int_equal(back.x86.rip, RIP_VAL);
+    vmi_destroy(vmi);
+    file_bytes(elf, 0, after, sizeof after);
+    assert_memory_equal(before, after, sizeof before);
+}
+
+static void test_vcpuregs_partial_and_none(void **state)
+{
+    static const struct seg segs[] = { { 4, 0, 0, 0 }, { 1, 0, 0x1000, 0x1000 } };
+    unsigned char notes[512] = { 0 };
+    size_t nl = prstatus_note(notes, 0xabcd);
+    vmi_instance_t vmi;
+    registers_t r;
+
+    /* NT_PRSTATUS only: the general registers, no control registers. */
+    write_file(tpath("prs-regs.elf"), img, build_elf(segs, 2, notes, nl));
+    vmi = open_ok(tpath("prs-regs.elf"), 0);
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 0), VMI_SUCCESS);
+    assert_int_equal(r.x86.rax, 0xabcd);
+    assert_int_equal(r.x86.rip, RIP_VAL);
+    assert_int_equal(r.x86.cr3, 0);
+    same_as_single(vmi, &r, 0);
+    vmi_destroy(vmi);
+    /* No registers at all: a clear failure, never a record of zeros. */
+    vmi = open_ok(write_std_raw("regs.raw"), 0);
+    fails_with(vmi, vmi_get_vcpuregs(vmi, &r, 0),
+               "reading the registers of vCPU 0: snapshot-raw has no vCPU registers");
+    fails_with(vmi, vmi_set_vcpuregs(vmi, &r, 0), "snapshot-raw cannot set");
+    fails_with(vmi, vmi_get_vcpuregs(vmi, &r, 1), "vCPU 1: the target has 1 vCPUs");
+    vmi_destroy(vmi);
+    vmi = open_ok(write_std_lime("regs.lime"), 0);
+    fails_with(vmi, vmi_get_vcpuregs(vmi, &r, 0),
+               "snapshot-lime has no vCPU registers");
+    assert_int_equal(vmi_get_vcpuregs(NULL, &r, 0), VMI_FAILURE);
+    assert_int_equal(vmi_get_vcpuregs(vmi, NULL, 0), VMI_FAILURE);
+    vmi_destroy(vmi);
+}
+
+static void test_name_and_vmid(void **state)
+{
+    const char *raw = write_std_raw("named.raw");
+    vmi_instance_t vmi = open_ok(raw, 0);
+    char *name = vmi_get_name(vmi), *again = vmi_get_name(vmi);
+
+    assert_string_equal(name, raw);
+    assert_ptr_not_equal(name, again); /* each caller's own copy */
+    assert_string_equal(again, raw);
+    free(name);
+    free(again);
+    assert_true(vmi_get_vmid(vmi) == VMI_INVALID_DOMID);
+    assert_true(VMI_INVALID_DOMID == ~0ull);
+    vmi_destroy(vmi);
+    assert_null(vmi_get_name(NULL));
+    assert_true(vmi_get_vmid(NULL) == VMI_INVALID_DOMID);
+}
+
 /* ---- corrupt and hostile input ------------------------------------------------------- */
 
 static void corrupt_elf(const char *name, void (*patch)(size_t *size),
@@ -851,6 +984,9 @@ int main(void)
         cmocka_unit_test(test_lime),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_vcpuregs),
+        cmocka_unit_test(test_vcpuregs_partial_and_none),
+        cmocka_unit_test(test_name_and_vmid),
         cmocka_unit_test(test_corrupt_elf),
         cmocka_unit_test(test_corrupt_lime),
         cmocka_unit_test(test_bad_paths),

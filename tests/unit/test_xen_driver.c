@@ -444,6 +444,88 @@ static void test_registers(void **state)
     vmi_destroy(vmi);
 }
 
+/* All registers at once: one fetch while paused, only changed registers
+ * written, the domain running again afterwards. */
+static void test_all_registers(void **state)
+{
+    vmi_instance_t vmi = open_name("target", 0);
+    registers_t r;
+
+    (void)state;
+    assert_non_null(vmi);
+    fx->cpu[1].rbx = 0xb0b;
+    fx->cpu[1].ss_sel = 0x18;
+    fx->domctls = 0;
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 1), VMI_SUCCESS);
+    assert_true(fx->domctls <= 3); /* pause, the CPU record, unpause */
+    assert_int_equal(fx->pauses, 0);
+    assert_int_equal(r.x86.rip, fx->cpu[1].rip);
+    assert_int_equal(r.x86.cr3, fx->cpu[1].cr3);
+    assert_int_equal(r.x86.cr0, fx->cpu[1].cr0);
+    assert_int_equal(r.x86.msr_efer, fx->cpu[1].msr_efer);
+    assert_int_equal(r.x86.r15, 0x1515);
+    assert_int_equal(r.x86.rbx, 0xb0b);
+    assert_int_equal(r.x86.cs_sel, 0x10);
+    assert_int_equal(r.x86.ss_sel, 0x18);
+
+    r.x86.rip = 0xffffffff81234567ull;
+    r.x86.r15 = 0x4242;
+    fx->set_contexts = 0;
+    assert_int_equal(vmi_set_vcpuregs(vmi, &r, 1), VMI_SUCCESS);
+    assert_int_equal(fx->set_contexts, 2); /* only what changed */
+    assert_int_equal(fx->cpu[1].rip, 0xffffffff81234567ull);
+    assert_int_equal(fx->cpu[1].r15, 0x4242);
+    assert_int_equal(fx->cpu[1].rbx, 0xb0b);
+    assert_int_equal(fx->cpu[1].cr3, 0x1001000);
+    assert_int_equal(fx->cpu[0].rip, 0xffffffff81000000ull);
+    assert_int_equal(fx->cpu[0].r15, 0x1515);
+    assert_int_equal(fx->pauses, 0);
+    fx->set_contexts = 0;
+    assert_int_equal(vmi_set_vcpuregs(vmi, &r, 1), VMI_SUCCESS);
+    assert_int_equal(fx->set_contexts, 0); /* nothing changed */
+
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 2), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "vCPU 2: the target has 2 vCPUs");
+    fx->eperm = true;
+    assert_int_equal(vmi_get_vcpuregs(vmi, &r, 0), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "reading the registers of vCPU 0");
+    assert_int_equal(vmi_set_vcpuregs(vmi, &r, 0), VMI_FAILURE);
+    assert_has(tvmi_last_error(vmi), "writing the registers of vCPU 0");
+    fx->eperm = false;
+    assert_int_equal(fx->pauses, 0);
+    vmi_destroy(vmi);
+}
+
+/* LibVMI's name and id: xenstore's current name, the opened name when
+ * xenstore has none, the domid. */
+static void test_name_and_id(void **state)
+{
+    vmi_instance_t vmi = open_name("target", 0), by_id = open_id(7);
+    char *name;
+
+    (void)state;
+    assert_non_null(vmi);
+    assert_non_null(by_id);
+    assert_int_equal(vmi_get_vmid(vmi), 7);
+    assert_int_equal(vmi_get_vmid(by_id), 7);
+    assert_non_null(name = vmi_get_name(by_id));
+    assert_string_equal(name, "target");
+    free(name);
+    snprintf(fx->name, sizeof fx->name, "renamed"); /* xl rename */
+    assert_non_null(name = vmi_get_name(vmi));
+    assert_string_equal(name, "renamed");
+    free(name);
+    fx->domid = 8; /* xenstore no longer knows domain 7 */
+    assert_non_null(name = vmi_get_name(vmi));
+    assert_string_equal(name, "target");
+    free(name);
+    assert_null(vmi_get_name(by_id));
+    assert_has(tvmi_last_error(by_id), "name of Xen domain 7: not in xenstore");
+    fx->domid = 7;
+    vmi_destroy(by_id);
+    vmi_destroy(vmi);
+}
+
 /* ---- pause -------------------------------------------------------------------- */
 
 static void test_pause_nesting(void **state)
@@ -582,6 +664,8 @@ int main(void)
         cmocka_unit_test_setup(test_dump_round_trip, setup),
         cmocka_unit_test_setup(test_writes, setup),
         cmocka_unit_test_setup(test_registers, setup),
+        cmocka_unit_test_setup(test_all_registers, setup),
+        cmocka_unit_test_setup(test_name_and_id, setup),
         cmocka_unit_test_setup(test_pause_nesting, setup),
         cmocka_unit_test_setup(test_handlers_come_and_go, setup),
         cmocka_unit_test_setup(test_never_left_paused, setup),

@@ -448,6 +448,12 @@ static status_t ax_check_alive(vmi_instance_t vmi)
                                                   : tvmi_fail(vmi, "%s", why);
 }
 
+/* The appliance has no xenstore to name its target, only the id. */
+static uint64_t ax_get_vmid(vmi_instance_t vmi)
+{
+    return ax_of(vmi)->domid;
+}
+
 const struct tvmi_driver_ops tvmi_driver_appliance_xen = {
     .name = "appliance-xen",
     .mode = VMI_XEN,
@@ -458,4 +464,5 @@ const struct tvmi_driver_ops tvmi_driver_appliance_xen = {
     .unmap_frame = ax_unmap_frame,
     .get_ranges = ax_get_ranges,
     .check_alive = ax_check_alive,
+    .get_vmid = ax_get_vmid,
 };

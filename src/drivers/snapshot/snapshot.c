@@ -334,6 +334,17 @@ static bool snap_identity(vmi_instance_t vmi, char *buf, size_t len)
     return n > 0 && (size_t)n < len;
 }
 
+/* LibVMI names a file target by its path, as it was given. */
+static char *snap_get_name(vmi_instance_t vmi)
+{
+    const struct snap *s = vmi->drv_data;
+    char *name = strdup(s->path);
+
+    if (!name)
+        tvmi_fail(vmi, "%s: out of memory for its name", s->path);
+    return name;
+}
+
 /* Writes through a MAP_SHARED mapping are in the page cache already, so
  * they reach the file without an msync; close does not wait for the disk. */
 static void snap_close(vmi_instance_t vmi)
@@ -353,4 +364,5 @@ const struct tvmi_driver_ops tvmi_driver_snapshot = {
     .get_ranges = snap_get_ranges,
     .get_vcpureg = snap_get_vcpureg,
     .identity = snap_identity,
+    .get_name = snap_get_name,
 };

@@ -256,6 +256,44 @@ static bool xen_identity(vmi_instance_t vmi, char *buf, size_t len)
     return n > 0 && (size_t)n < len;
 }
 
+/* The domain's name now (xl rename changes it), from xenstore as LibVMI
+ * reads it; failing that, the name it was opened by. */
+static char *xen_get_name(vmi_instance_t vmi)
+{
+    const struct xen *x = xen_of(vmi);
+    struct xs_handle *xs = xs_open(0);
+    char path[64], *v = NULL, *name;
+    unsigned len = 0;
+    int e = ENOENT;
+
+    if (xs) {
+        snprintf(path, sizeof path, "/local/domain/%u/name", x->domid);
+        v = xs_read(xs, XBT_NULL, path, &len);
+        e = errno;
+        xs_close(xs);
+    } else {
+        e = errno;
+    }
+    if (v) {
+        name = strndup(v, len);
+        free(v);
+    } else if (!(vmi->init_flags & VMI_INIT_DOMAINID)) {
+        name = strdup(x->name);
+    } else {
+        tvmi_fail(vmi, "the name of Xen domain %u: not in xenstore: %s",
+                  x->domid, strerror(e));
+        return NULL;
+    }
+    if (!name)
+        tvmi_fail(vmi, "the name of Xen domain %u: out of memory", x->domid);
+    return name;
+}
+
+static uint64_t xen_get_vmid(vmi_instance_t vmi)
+{
+    return xen_of(vmi)->domid;
+}
+
 /* The domain opened, still there and running: not dying, not shut down,
  * not replaced by another under the same id. */
 static status_t xen_check_alive(vmi_instance_t vmi)
@@ -287,4 +325,6 @@ const struct tvmi_driver_ops tvmi_driver_xen = {
     .resume = xen_resume,
     .identity = xen_identity,
     .check_alive = xen_check_alive,
+    .get_name = xen_get_name,
+    .get_vmid = xen_get_vmid,
 };
