@@ -212,14 +212,14 @@ typedef struct tvmi_linux_task {
     uint64_t state;         /* __state (5.14+) or state */
     uint32_t exit_state;    /* EXIT_ZOMBIE 0x20, EXIT_DEAD 0x10 */
     char state_letter;      /* as ps: R S D T t X Z P I */
-    int kernel_thread;      /* PF_KTHREAD, or no mm */
+    int kernel_thread;      /* PF_KTHREAD, or no mm and not exited */
     char comm[16];          /* NUL-terminated */
     addr_t task;            /* VA of the task_struct */
-    addr_t mm;              /* VA of its mm_struct; 0 for kernel threads */
+    addr_t mm;              /* VA of its mm_struct; 0 for kernel threads, zombies */
     /* PA of mm->pgd: the root vmi_pid_to_dtb gives. Under PTI it is the
      * kernel's copy (which maps user space too); the user copy the CPU
      * loads in user mode is dtb + 0x1000. Kernel threads get the kernel's
-     * root (init_top_pgt). 0 if unreadable. */
+     * root (init_top_pgt). 0 if unreadable, and for a zombie (no mm). */
     addr_t dtb;
 } tvmi_linux_task_t;
 

@@ -158,6 +158,19 @@ def main():
         fail("target-threads is not one group of 3+ threads: %r" % thr)
     if not any(t[0] == 2 and t[3] == "kthreadd" for t in tasks):
         fail("pid 2 is not kthreadd")
+    # state letter and uid of every task, from the same pass
+    states = {}
+    for line in open(j("truth/task-state.tsv")):
+        tid, st, uid = line.rstrip("\n").split("\t")
+        states[int(tid)] = (st, int(uid))
+    if set(states) != {t[0] for t in tasks}:
+        fail("task-state.tsv and tasks.tsv list different tasks")
+    kinds = {(t[3], states[t[0]][0], states[t[0]][1]) for t in tasks}
+    for want in (("target-user", "S", 4242), ("target-stopped", "T", 0),
+                 ("target-zombie", "Z", 0)):
+        if want not in kinds:
+            fail("no task %r (comm, state, uid) in the truth; its targets: %r"
+                 % (want, sorted(k for k in kinds if k[0].startswith("target"))))
 
     # modules and dmesg line
     mod = meta.get("MODULE", "")

@@ -20,6 +20,7 @@ FILES = {
     "iomem": "iomem.txt",
     "kallsyms": "kallsyms.txt",
     "tasks": "tasks.tsv",
+    "taskstate": "task-state.tsv",
 }
 HEADER = re.compile(rb"^=== ([a-z]+) ===$")
 
@@ -68,6 +69,11 @@ def main():
     for l in sections["tasks"]:
         if l and len(l.split(b"\t", 3)) != 4:
             fail("bad tasks line: %r" % l)
+    tids = set(l.split(b"\t")[0] for l in sections["tasks"] if l)
+    for l in sections["taskstate"]:
+        f = l.split(b"\t")
+        if l and (len(f) != 3 or len(f[1]) != 1 or not f[2].isdigit() or f[0] not in tids):
+            fail("bad taskstate line: %r" % l)
     # Order tasks by (tgid, tid) numerically: the guest lists them in glob order.
     rows = [l for l in sections["tasks"] if l]
     rows.sort(key=lambda l: (int(l.split(b"\t")[1]), int(l.split(b"\t")[0])))

@@ -170,8 +170,18 @@ grep -o '"type":"check"[^}]*' "$W/watch.out" | tail -n 1 | sed 's/^/info: last w
 wait_gone "$WAPP" 30 || bad "the watch appliance did not stop"
 
 # ---------------------------------------------------------------- isolation
-# Rights over the target, asked for dom0 or for another domain: Xen says no.
-for other in 0 "$(xl domid "$APP")"; do
+# Rights over the target, asked for dom0, for a second Linux guest (the
+# target's kernel in 128 MiB, created paused: it only has to exist) or for
+# the serving appliance's own domain: Xen says no.
+sed -e 's/^name *=.*/name = "second"/' -e 's/^memory *=.*/memory = 128/' \
+	-e 's/^maxmem *=.*/maxmem = 128/' /run/lab/target.cfg >"$W/second.cfg"
+SECOND=
+if xl create -p "$W/second.cfg" >"$W/second.log" 2>&1; then
+	SECOND=$(xl domid second)
+else
+	bad "isolation: could not create a second guest: $(grep -v '^Parsing' "$W/second.log" | head -n 6 | tr '\n' ' ')"
+fi
+for other in 0 $SECOND "$(xl domid "$APP")"; do
 	run iso $T appliance start --target "$DOM" --ask-domid "$other" --task ps \
 		--name tinyvmi-iso --timeout 120
 	if [ "$RC" = 1 ] && grep -q "not permitted (EPERM)" "$W/iso.err" &&
@@ -182,6 +192,7 @@ for other in 0 "$(xl domid "$APP")"; do
 	fi
 	wait_gone tinyvmi-iso 30 || { bad "isolation appliance did not go"; xl destroy tinyvmi-iso 2>/dev/null; }
 done
+[ -n "$SECOND" ] && xl destroy second
 
 # ---------------------------------------------------------------- the target vanishing
 # Destroy the target under the serving appliance: it must report and go,

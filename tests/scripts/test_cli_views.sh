@@ -12,15 +12,21 @@ set -u
 corpus_dirs
 
 # Compares ps --json with truth/tasks.tsv: every task the guest listed must
-# be there with the same pid, tid, ppid and comm; tinyvmi may add only pid 0.
+# be there with the same pid, tid, ppid and comm, and (task-state.tsv) uid;
+# a process's state letter too (kernel threads and init, which wrote the
+# truth, may have moved on). tinyvmi may add only pid 0.
 compare_ps() { # json truth
     python3 - "$1" "$2" <<'PY'
-import json, sys
+import json, os, sys
 got = {(t["tid"]): t for t in json.load(open(sys.argv[1]))}
 want = {}
 for line in open(sys.argv[2]):
     tid, tgid, ppid, comm = line.rstrip("\n").split("\t", 3)
     want[int(tid)] = (int(tgid), int(ppid), comm)
+state = {}
+for line in open(os.path.join(os.path.dirname(sys.argv[2]), "task-state.tsv")):
+    tid, st, uid = line.rstrip("\n").split("\t")
+    state[int(tid)] = (st, int(uid))
 # task->comm holds 15 characters; /proc shows kernel threads under their
 # longer names (kthread full_name), and workqueue workers with "-<the
 # workqueue it is running>" appended (6.x).
@@ -34,6 +40,10 @@ for tid, (tgid, ppid, comm) in want.items():
         errs.append(f"tid {tid} ({comm}) missing")
     elif (t["pid"], t["ppid"]) != (tgid, ppid) or not same_comm(t["comm"], comm):
         errs.append(f"tid {tid}: got {(t['pid'], t['ppid'], t['comm'])}, guest said {(tgid, ppid, comm)}")
+    elif t["uid"] != state[tid][1]:
+        errs.append(f"tid {tid} ({comm}): uid {t['uid']}, guest said {state[tid][1]}")
+    elif not t["kernel_thread"] and tid != 1 and t["state"] != state[tid][0]:
+        errs.append(f"tid {tid} ({comm}): state {t['state']}, guest said {state[tid][0]}")
 extra = [t for tid, t in got.items() if tid not in want and tid != 0]
 errs += [f"extra task {t['tid']} ({t['comm']})" for t in extra]
 if 0 not in got:

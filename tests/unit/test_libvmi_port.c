@@ -9,7 +9,7 @@
  *                 truth/tasks.tsv's thread-group leaders (plus pid 0, which
  *                 /proc never shows; kworkers may come and go, and /proc
  *                 shows a kernel thread's full name where comm keeps 15
- *                 bytes); only kernel threads have no mm.
+ *                 bytes); only kernel threads and zombies have no mm.
  *   user memory   the marker process's mm->pgd as a page-table root finds
  *                 truth/marker.txt's physical address and string.
  *   symbols       vmi_translate_ksym2v against truth/kallsyms.txt, and
@@ -43,9 +43,25 @@ struct task {
     char comm[128];
     addr_t mm;
     bool seen;
+    bool zombie; /* the guest's truth: state Z */
 };
 
 /* ---- the guest's own answers ------------------------------------------------ */
+
+/* task-state.tsv: tid, state letter, uid. A zombie has no mm left. */
+static void mark_zombies(const struct corpus_snap *s, struct task *t, size_t n)
+{
+    char line[128], st;
+    int tid;
+    FILE *f = fopen(corpus_path(s, "truth/task-state.tsv"), "r");
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "%d\t%c", &tid, &st) == 2 && st == 'Z')
+            for (size_t i = 0; i < n; i++)
+                t[i].zombie |= t[i].pid == tid;
+    fclose(f);
+}
 
 /* tasks.tsv: tid, tgid, ppid and /proc's comm, tab-separated. */
 static size_t truth_tasks(const struct corpus_snap *s, struct task *t, size_t max)
@@ -67,6 +83,7 @@ static size_t truth_tasks(const struct corpus_snap *s, struct task *t, size_t ma
     }
     fclose(f);
     assert_true(n > 0);
+    mark_zombies(s, t, n);
     return n;
 }
 
@@ -220,7 +237,8 @@ static void check_processes(struct task *ours, size_t n, struct task *truth,
             continue;
         }
         t->seen = true;
-        if (!same_comm(t->comm, &truth[i]) || (t->mm == 0) != kernel_thread(&truth[i])) {
+        if (!same_comm(t->comm, &truth[i]) ||
+            (t->mm == 0) != (kernel_thread(&truth[i]) || truth[i].zombie)) {
             print_error("pid %d: comm '%s' mm 0x%llx; the guest: '%s'%s\n",
                         t->pid, t->comm, (unsigned long long)t->mm, truth[i].comm,
                         kernel_thread(&truth[i]) ? " (kernel thread)" : "");

@@ -9,10 +9,13 @@
  *            workqueue after its comm ("kworker/0:0-events") and a kernel
  *            thread's full name where comm keeps 15 bytes: so only kworkers
  *            may be missing on either side, and a kernel thread's comm must
- *            be the start of /proc's. Every other task must match exactly.
+ *            be the start of /proc's. Every other task must match exactly,
+ *            its uid and ps state letter (truth/task-state.tsv) too; the
+ *            guest has a task of another uid, a stopped one and a zombie.
  *   modules  truth/modules.txt (/proc/modules with real addresses).
  *   memory   truth/marker.txt's string, read through the marker's pid.
- *   pid/dtb  pid -> dtb -> pid for every process and thread.
+ *   pid/dtb  pid -> dtb -> pid for every process and thread; a zombie
+ *            has no address space, and pid -> dtb says so.
  *   log      truth/dmesg-line.txt's line, and "Linux version" first.
  *   layouts  every member the views read, against pahole on the vmlinux.
  *
@@ -40,7 +43,35 @@
 struct ttask {
     int tid, tgid, ppid;
     char comm[128];
+    char state;    /* /proc/PID/stat's letter when the truth was taken */
+    unsigned uid;  /* /proc/PID/status's real uid */
 };
+
+/* truth/task-state.tsv: tid, state letter, uid, from the same pass. */
+static void read_states(const struct corpus_snap *s, struct ttask *t, size_t n)
+{
+    char line[128], st;
+    FILE *f = fopen(corpus_path(s, "truth/task-state.tsv"), "r");
+    int tid;
+    unsigned uid;
+    size_t found = 0;
+
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        t[i].state = '?';
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%d\t%c\t%u", &tid, &st, &uid) != 3)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (t[i].tid == tid) {
+                t[i].state = st;
+                t[i].uid = uid;
+                found++;
+            }
+    }
+    fclose(f);
+    assert_int_equal(found, n);
+}
 
 static size_t read_tasks(const struct corpus_snap *s, struct ttask *t, size_t max)
 {
@@ -61,6 +92,7 @@ static size_t read_tasks(const struct corpus_snap *s, struct ttask *t, size_t ma
         n++;
     }
     fclose(f);
+    read_states(s, t, n);
     return n;
 }
 
@@ -95,14 +127,47 @@ static const tvmi_linux_task_t *find_pid(const tvmi_linux_task_t *v, size_t n,
     return NULL;
 }
 
+/* ps's letter against /proc's. Returns whether it was compared. */
+static size_t check_state(const tvmi_linux_task_t *t, const struct ttask *truth,
+                          const char *file, size_t *bad, size_t *kmoved)
+{
+    if (truth->tid == 1 || t->state_letter == truth->state)
+        return truth->tid != 1;
+    if (is_kthread(truth)) {
+        (*kmoved)++;
+        return 1;
+    }
+    print_error("%s: pid %d (%s): tinyvmi state %c, /proc %c\n", file, t->pid,
+                t->comm, t->state_letter, truth->state);
+    (*bad)++;
+    return 1;
+}
+
+/* The corpus guest has a task of each kind the truth can name: the test
+ * must not pass on a guest where every answer is "root, sleeping". */
+static void check_truth_variety(const struct ttask *t, size_t n)
+{
+    bool user = false, stopped = false, zombie = false, idle = false;
+
+    for (size_t i = 0; i < n; i++) {
+        user |= t[i].uid != 0;
+        stopped |= t[i].state == 'T';
+        zombie |= t[i].state == 'Z';
+        idle |= t[i].state == 'I';
+    }
+    assert_true(user && stopped && zombie && idle);
+}
+
 static void check_tasks(vmi_instance_t vmi, const struct corpus_snap *s,
                         const char *file)
 {
     static struct ttask truth[MAX_TRUTH];
     size_t nt = read_tasks(s, truth, MAX_TRUTH), n, bad = 0, gone = 0, extra = 0;
+    size_t states_checked = 0, kstate_moved = 0;
     tvmi_linux_task_t *v;
     int partial = -1;
 
+    check_truth_variety(truth, nt);
     assert_int_equal(tvmi_linux_tasks(vmi, &v, &n, &partial), VMI_SUCCESS);
     assert_int_equal(partial, 0);
     assert_true(n > 10 && nt > 10);
@@ -121,14 +186,25 @@ static void check_tasks(vmi_instance_t vmi, const struct corpus_snap *s,
         }
         if (t->tgid != truth[i].tgid || t->ppid != truth[i].ppid ||
             !comm_matches(t->comm, &truth[i]) ||
-            t->kernel_thread != is_kthread(&truth[i]) || t->uid != 0 || !t->dtb) {
+            t->kernel_thread != is_kthread(&truth[i]) || t->uid != truth[i].uid ||
+            !t->dtb != (truth[i].state == 'Z')) {
             print_error("%s: pid %d: tinyvmi tgid %d ppid %d '%s' kthread %d "
-                        "uid %u dtb 0x%llx; /proc tgid %d ppid %d '%s'\n", file,
-                        t->pid, t->tgid, t->ppid, t->comm, t->kernel_thread, t->uid,
-                        (unsigned long long)t->dtb, truth[i].tgid, truth[i].ppid,
-                        truth[i].comm);
+                        "uid %u dtb 0x%llx; /proc tgid %d ppid %d '%s' uid %u "
+                        "state %c\n", file, t->pid, t->tgid, t->ppid, t->comm,
+                        t->kernel_thread, t->uid, (unsigned long long)t->dtb,
+                        truth[i].tgid, truth[i].ppid, truth[i].comm, truth[i].uid,
+                        truth[i].state);
             bad++;
         }
+        states_checked += check_state(t, &truth[i], file, &bad, &kstate_moved);
+    }
+    /* The guest is idle once its truth is written: only its init (which
+     * wrote it) and kernel threads (timers, workqueues) may have changed
+     * state since, and not many of those. */
+    assert_true(states_checked >= nt / 2);
+    if (kstate_moved * 10 > states_checked) {
+        print_error("%s: %zu kernel threads changed state\n", file, kstate_moved);
+        bad++;
     }
     for (size_t i = 1; i < n; i++) {
         bool known = false;
@@ -167,6 +243,11 @@ static void check_dtbs(vmi_instance_t vmi, const struct corpus_snap *s)
     for (size_t i = 0; i < nt; i++) {
         if (is_kthread(&truth[i]))
             continue;
+        if (truth[i].state == 'Z') {
+            assert_int_not_equal(vmi_pid_to_dtb(vmi, truth[i].tid, &dtb), VMI_SUCCESS);
+            assert_non_null(strstr(tvmi_last_error(vmi), "zombie"));
+            continue;
+        }
         users++;
         assert_int_equal(vmi_pid_to_dtb(vmi, truth[i].tid, &dtb), VMI_SUCCESS);
         assert_int_equal(vmi_dtb_to_pid(vmi, dtb, &pid), VMI_SUCCESS);

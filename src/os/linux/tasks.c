@@ -15,6 +15,7 @@
 #define CR3_ADDR   0x000ffffffffff000ull
 #define PTI_USER   0x1000ull  /* PTI: the user copy of a PGD is the next page */
 #define TASK_IDLE_STATE 0x402 /* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
+#define TASK_RTLOCK_WAIT 0x1000 /* PREEMPT_RT's sleeping spinlock: shown as D */
 
 struct listing {
     tvmi_linux_task_t *t;
@@ -29,8 +30,11 @@ static char state_letter(uint64_t state, uint32_t exit_state)
     uint64_t s = (state | exit_state) & 0x7f;
     int bit = -1;
 
-    if (state == TASK_IDLE_STATE)
+    /* 6.1+ adds TASK_FREEZABLE to an idle kernel thread's state */
+    if ((state & TASK_IDLE_STATE) == TASK_IDLE_STATE)
         return 'I';
+    if (state == TASK_RTLOCK_WAIT)
+        return 'D';
     while (s) {
         s >>= 1;
         bit++;
@@ -74,7 +78,8 @@ static void read_dtb(vmi_instance_t vmi, struct lx_state *st, struct lx_views *v
     uint64_t pgd = 0;
 
     if (!t->mm) {
-        t->dtb = st->info.kdtb;
+        /* a kernel thread runs on the kernel's root; a zombie has none */
+        t->dtb = t->kernel_thread ? st->info.kdtb : 0;
         return;
     }
     if (follow(vmi, v, t->mm, v->task.pgd.off, &pgd, 8) &&
@@ -313,6 +318,9 @@ status_t lx_pid_to_dtb(vmi_instance_t vmi, vmi_pid_t pid, addr_t *dtb)
         free(out.t);
         if (*dtb)
             return VMI_SUCCESS;
+        if (!mm)
+            return tvmi_fail(vmi, "pid %d has exited (a zombie): it has no "
+                             "address space left", (int)pid);
         return tvmi_fail(vmi, "pid %d: its page-table root cannot be read "
                          "(mm 0x%llx has no usable pgd)", (int)pid,
                          (unsigned long long)mm);
