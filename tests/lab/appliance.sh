@@ -45,6 +45,7 @@ tr -d '\r' <"$W/self.out" | sed -n -e 's/^ok: /ok: appliance: self-test: /p' -e 
 grep '^clock' "$W/self.out" | tr -d '\r' | sed 's/^/info: appliance: /'
 
 # ---------------------------------------------------------------- ps, once
+target_lost "the appliance's ps check" && { echo "end: appliance.sh"; exit 0; }
 t0=$(up)
 run ps $T appliance start --target "$DOM" --task ps --timeout 240
 echo "bench: appliance_start_to_exit_s=$(secs_since "$t0")"
@@ -77,6 +78,7 @@ gone tinyvmi-appliance-$(xl domid "$DOM") && ok "the appliance powered off after
 	bad "the appliance is still there after ps"
 
 # ---------------------------------------------------------------- modules, JSON
+target_lost "the appliance's modules check" && { echo "end: appliance.sh"; exit 0; }
 run mods $T appliance start --target "$DOM" --task modules --json --timeout 240
 is "start --task modules --json exits 0" "$RC" 0
 [ "$RC" = 0 ] || { echo "modules stderr: $(why mods)"; console_tail tinyvmi-appliance-; }
@@ -92,6 +94,7 @@ odd=$(grep -cv '^{"type":"[a-z_]*",.*}$' "$W/mods.out")
 is "every --json line is one object that starts with its type" "$odd" 0
 
 # ---------------------------------------------------------------- serve + exec
+target_lost "the appliance's serve + exec check" && { echo "end: appliance.sh"; exit 0; }
 run serve $T appliance start --target "$DOM" --task serve --detach --timeout 240
 is "start --task serve --detach exits 0" "$RC" 0
 APP=tinyvmi-appliance-$(xl domid "$DOM")
@@ -113,6 +116,7 @@ grep '"type":"stats"' "$W/stats.out" | tail -n 1 | sed 's/^/bench: appliance_sta
 xl list "$APP" 2>/dev/null | awk 'NR == 2 { print "bench: appliance_memory_mib=" $3 }'
 
 # ---------------------------------------------------------------- watch
+target_lost "the appliance's watch check" && { echo "end: appliance.sh"; exit 0; }
 # Patch one byte of a function nothing calls here (kexec_load) and point
 # a syscall entry elsewhere, with tinyvmi's write; watch must name both,
 # and see them put back.
@@ -170,6 +174,7 @@ grep -o '"type":"check"[^}]*' "$W/watch.out" | tail -n 1 | sed 's/^/info: last w
 wait_gone "$WAPP" 30 || bad "the watch appliance did not stop"
 
 # ---------------------------------------------------------------- isolation
+target_lost "the appliance's isolation check" && { echo "end: appliance.sh"; exit 0; }
 # Rights over the target, asked for dom0, for a second Linux guest (the
 # target's kernel in 128 MiB, created paused: it only has to exist) or for
 # the serving appliance's own domain: Xen says no.
@@ -195,6 +200,7 @@ done
 [ -n "$SECOND" ] && xl destroy second
 
 # ---------------------------------------------------------------- the target vanishing
+target_lost "the appliance's vanishing check" && { echo "end: appliance.sh"; exit 0; }
 # Destroy the target under the serving appliance: it must report and go,
 # and give back the mappings so the target really disappears.
 # The dom0 tool is in the middle of a whole-guest dump at the same time:

@@ -55,6 +55,7 @@ walkloop_end() {
 }
 
 live() {
+	target_lost "faults.sh live" && return
 	# Paused by someone else: a walk and tinyvmi's own pause/resume go on,
 	# and leave that pause alone.
 	xl pause "$DOM"

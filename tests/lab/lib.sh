@@ -36,6 +36,19 @@ wait_for() {
 }
 wait_gone() { wait_for "$2" gone "$1"; }
 
+# target_lost BEFORE: when the target ($DOM) is gone although no test ended
+# it, one FAIL with the last words of its console and of Xen (a triple
+# fault is a reboot, and on_reboot is "destroy"), and status 0; else 1.
+# The caller stops: every later check would fail on the missing target.
+target_lost() {
+	xl domid "${DOM:-target}" >/dev/null 2>&1 && return 1
+	bad "the target vanished before $1, and no test ended it"
+	tail -n 20 /var/log/xen/console/guest-target.log 2>/dev/null | tr -d '\r' |
+		sed 's/^/target console: /'
+	xl dmesg 2>/dev/null | tail -n 20 | sed 's/^/xl dmesg: /'
+	return 0
+}
+
 # ps_vs_truth PSOUT [json]: `tinyvmi ps` output (text, or --json) against
 # the truth's tasks.tsv (tid tgid ppid comm), taken while the guest booted:
 # at least 90 % of its tasks must be there the same (the rest may have

@@ -51,5 +51,6 @@ else
 fi
 xl destroy "$PV"
 wait_gone "$PV" 30 && ok "the PV guest is gone" || bad "the PV guest lingers"
+target_lost "the end of pv.sh" || ok "the PVH target is still there"
 echo "end: pv.sh"
 exit 0
