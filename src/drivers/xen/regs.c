@@ -167,17 +167,21 @@ static struct hvm_save_descriptor *record(unsigned char *ctx, uint32_t len,
 }
 
 /* Xen loads HVM registers only from a context: the header and this vCPU's
- * CPU record, changed, then the end marker. Loading just those leaves the
- * other vCPUs and the emulated devices (timers...) as they are. */
+ * CPU record, changed, its XSAVE record, then the end marker. Loading just
+ * those leaves the other vCPUs and the emulated devices (timers...) as they
+ * are. The XSAVE record must follow: loading a CPU record resets the
+ * vCPU's extended FPU state (AVX and up) to FP/SSE only, and the guest
+ * would lose whatever its registers held. */
 static int hvm_load_cpu(vmi_instance_t vmi, struct xen *x, unsigned char *ctx,
                         uint32_t len, const struct field *f, uint64_t value,
                         unsigned long vcpu)
 {
     struct hvm_save_descriptor *hdr = record(ctx, len, HVM_SAVE_CODE(HEADER), 0);
     struct hvm_save_descriptor *cpu = record(ctx, len, HVM_SAVE_CODE(CPU), vcpu);
+    struct hvm_save_descriptor *xs = record(ctx, len, CPU_XSAVE_CODE, vcpu);
     struct xen_domctl d = { .cmd = XEN_DOMCTL_sethvmcontext,
                             .domain = (domid_t)x->domid };
-    uint32_t hlen, clen;
+    uint32_t hlen, clen, xlen;
     unsigned char *out;
     int rc;
 
@@ -188,15 +192,18 @@ static int hvm_load_cpu(vmi_instance_t vmi, struct xen *x, unsigned char *ctx,
     }
     hlen = sizeof *hdr + hdr->length;
     clen = sizeof *cpu + cpu->length;
-    if (!(out = xencall_alloc_buffer(x->call, hlen + clen + sizeof *hdr))) {
+    xlen = xs ? sizeof *xs + xs->length : 0;
+    if (!(out = xencall_alloc_buffer(x->call, hlen + clen + xlen + sizeof *hdr))) {
         tvmi_fail(vmi, "writing a register: no hypercall buffer");
         return -ENOMEM;
     }
     memcpy(out, hdr, hlen);
     memcpy(out + hlen, cpu, clen);
     store(out + hlen + sizeof *cpu, f, value);
-    memset(out + hlen + clen, 0, sizeof *hdr); /* END: code 0, length 0 */
-    d.u.hvmcontext.size = hlen + clen + (uint32_t)sizeof *hdr;
+    if (xs)
+        memcpy(out + hlen + clen, xs, xlen);
+    memset(out + hlen + clen + xlen, 0, sizeof *hdr); /* END: code 0, length 0 */
+    d.u.hvmcontext.size = hlen + clen + xlen + (uint32_t)sizeof *hdr;
     set_xen_guest_handle(d.u.hvmcontext.buffer, out);
     rc = xen_domctl(vmi, x, &d, "loading the HVM context");
     xencall_free_buffer(x->call, out);
